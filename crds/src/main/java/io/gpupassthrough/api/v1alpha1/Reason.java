@@ -31,7 +31,9 @@ public enum Reason {
   /** Two GpuPassthrough resources select this device; the later one is not applied. */
   CLAIM_CONFLICT("ClaimConflict"),
   /** Not matched by any device selector on this node. */
-  NOT_SELECTED("NotSelected");
+  NOT_SELECTED("NotSelected"),
+  /** The GpuPassthrough spec failed validation; the message names the field and the expected form. */
+  INVALID_SPEC("InvalidSpec");
 
   private final String code;
 
@@ -40,11 +42,13 @@ public enum Reason {
   }
 
   /** The CamelCase code written to status, JSON and metrics labels. */
+  @com.fasterxml.jackson.annotation.JsonValue
   public String code() {
     return code;
   }
 
   /** Parses a code as written by {@link #code()}. */
+  @com.fasterxml.jackson.annotation.JsonCreator
   public static Reason fromCode(String code) {
     for (Reason r : values()) {
       if (r.code.equals(code)) {

@@ -1,0 +1,34 @@
+package io.gpupassthrough.api.v1alpha1;
+
+/**
+ * The textual formats of the API, in one place: the CRD schema (through the {@code @Pattern}
+ * annotations) and the operator's own validation both use these constants.
+ */
+public final class ApiPatterns {
+  /** A PCI address as sysfs names it: domain:bus:device.function, lower-case hex. */
+  public static final String PCI_ADDRESS = "^[0-9a-f]{4}:[0-9a-f]{2}:[0-1][0-9a-f]\\.[0-7]$";
+
+  /** A PCI vendor or device ID: four lower-case hex digits, no {@code 0x}. */
+  public static final String PCI_ID = "^[0-9a-f]{4}$";
+
+  /** A PCI base class and subclass, four lower-case hex digits ({@code 0300} VGA, {@code 0302} 3D). */
+  public static final String PCI_CLASS = "^[0-9a-f]{4}$";
+
+  /**
+   * An extended resource name: a DNS-subdomain prefix, a slash, and a name of at most 63
+   * characters (the kubelet rejects anything else at registration).
+   */
+  public static final String RESOURCE_NAME =
+      "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
+          + "/[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$";
+
+  /** What each format looks like, for error messages. */
+  public static final String PCI_ADDRESS_EXAMPLE = "DDDD:BB:DD.F in lower-case hex, e.g. 0000:01:00.0";
+
+  public static final String PCI_ID_EXAMPLE = "four lower-case hex digits without 0x, e.g. 10de";
+  public static final String PCI_CLASS_EXAMPLE = "class and subclass as four lower-case hex digits, e.g. 0300";
+  public static final String RESOURCE_NAME_EXAMPLE =
+      "<dns-subdomain>/<name of at most 63 characters>, e.g. nvidia.com/GA102GL_A10";
+
+  private ApiPatterns() {}
+}

@@ -1,0 +1,66 @@
+package io.gpupassthrough.api.v1alpha1;
+
+import io.fabric8.generator.annotation.Pattern;
+import io.fabric8.generator.annotation.Required;
+
+/**
+ * One {@link GpuPassthrough}'s claim on a node, as the operator hands it to that node's agent. The
+ * operator has already resolved overlaps (the older resource wins), so on one node no device is
+ * matched by two claims; should the agent still find one, the first claim in the list wins and the
+ * device is reported with reason {@code ClaimConflict} for the other.
+ */
+public class DeviceClaim {
+  @Required private String owner;
+  @Required private DeviceSelector selector;
+
+  @Pattern(ApiPatterns.RESOURCE_NAME)
+  private String resourceName;
+
+  private ConsoleConflictPolicy consoleConflicts = ConsoleConflictPolicy.DETACH;
+  private Boolean includeIommuGroupCompanions = Boolean.TRUE;
+
+  public DeviceClaim() {}
+
+  /** Name of the owning {@link GpuPassthrough}; the agent copies it into each device's status. */
+  public String getOwner() {
+    return owner;
+  }
+
+  public void setOwner(String owner) {
+    this.owner = owner;
+  }
+
+  /** Copied from the owner's {@code spec.devices}. */
+  public DeviceSelector getSelector() {
+    return selector;
+  }
+
+  public void setSelector(DeviceSelector selector) {
+    this.selector = selector;
+  }
+
+  /** The owner's explicit resource name, or null: the agent derives the default from pci.ids. */
+  public String getResourceName() {
+    return resourceName;
+  }
+
+  public void setResourceName(String resourceName) {
+    this.resourceName = resourceName;
+  }
+
+  public ConsoleConflictPolicy getConsoleConflicts() {
+    return consoleConflicts;
+  }
+
+  public void setConsoleConflicts(ConsoleConflictPolicy consoleConflicts) {
+    this.consoleConflicts = consoleConflicts;
+  }
+
+  public Boolean getIncludeIommuGroupCompanions() {
+    return includeIommuGroupCompanions;
+  }
+
+  public void setIncludeIommuGroupCompanions(Boolean includeIommuGroupCompanions) {
+    this.includeIommuGroupCompanions = includeIommuGroupCompanions;
+  }
+}

@@ -1,0 +1,35 @@
+package io.gpupassthrough.api.v1alpha1;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Written only by the operator: what it wants on this node. Every change bumps
+ * {@code metadata.generation}; the agent echoes the generation it acted on in
+ * {@code status.observedGeneration}, which is how the operator knows a report is current.
+ */
+public class GpuPassthroughNodeSpec {
+  private List<DeviceClaim> claims = new ArrayList<>();
+  private List<RestoreRequest> restore = new ArrayList<>();
+
+  public GpuPassthroughNodeSpec() {}
+
+  /** Claims in precedence order (oldest {@link GpuPassthrough} first). */
+  public List<DeviceClaim> getClaims() {
+    return claims;
+  }
+
+  public void setClaims(List<DeviceClaim> claims) {
+    this.claims = claims;
+  }
+
+  /** Devices to give back to their original drivers, per deleted owner. */
+  public List<RestoreRequest> getRestore() {
+    return restore;
+  }
+
+  public void setRestore(List<RestoreRequest> restore) {
+    this.restore = restore;
+  }
+}

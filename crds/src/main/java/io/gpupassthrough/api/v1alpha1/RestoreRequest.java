@@ -1,0 +1,35 @@
+package io.gpupassthrough.api.v1alpha1;
+
+import io.fabric8.generator.annotation.Required;
+import java.util.List;
+
+/**
+ * A deleted {@link GpuPassthrough} (with {@code restoreOnDelete}) asks this node to give its devices
+ * back: stop advertising them, unbind them and their IOMMU group companions from vfio-pci, clear
+ * {@code driver_override} and re-probe so the original drivers take them. The agent answers with a
+ * {@link RestoreResult} for the same owner in its status.
+ */
+public class RestoreRequest {
+  @Required private String owner;
+  private List<@io.fabric8.generator.annotation.Pattern(ApiPatterns.PCI_ADDRESS) String> addresses;
+
+  public RestoreRequest() {}
+
+  /** Name of the deleted {@link GpuPassthrough}. */
+  public String getOwner() {
+    return owner;
+  }
+
+  public void setOwner(String owner) {
+    this.owner = owner;
+  }
+
+  /** The GPUs this node last reported for the owner (companions follow their GPU). */
+  public List<String> getAddresses() {
+    return addresses;
+  }
+
+  public void setAddresses(List<String> addresses) {
+    this.addresses = addresses;
+  }
+}

@@ -1,0 +1,30 @@
+"""Asserted facts, printed as they are checked so a reader sees what the real kernel did."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Report:
+    guest: str
+    lines: list[str] = field(default_factory=list)
+    failed: int = 0
+    passed: int = 0
+
+    def check(self, ok: bool, fact: str, seen: object = None) -> bool:
+        mark = "✓" if ok else "✗"
+        shown = "" if seen is None else " ".join(str(seen).split("\n"))
+        if len(shown) > 240:
+            shown = shown[:240] + "…"
+        self.lines.append(f"  {mark} {fact}" + (f"  [seen: {shown}]" if seen is not None else ""))
+        if ok:
+            self.passed += 1
+        else:
+            self.failed += 1
+        return ok
+
+    def note(self, text: str) -> None:
+        self.lines.append(f"  · {text}")
+
+    def section(self, title: str) -> None:
+        self.lines.append(f" {title}")

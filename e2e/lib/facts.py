@@ -55,7 +55,7 @@ def kernel_console_facts(c: Capture, r: Report, gpu: str, framebuffer: str | Non
             drivers)
     path = c.platform_framebuffer_paths("before").get(platform)
     if path:
-        r.note(f"{platform} lives at {path} (6.1: under /sys/devices/platform, not the GPU)")
+        r.note(f"{platform} lives at {path} (match framebuffers by /proc/iomem, not by sysfs parent)")
 
 
 def cli_ran(c: Capture, r: Report, prepare_must_succeed: bool = True) -> None:

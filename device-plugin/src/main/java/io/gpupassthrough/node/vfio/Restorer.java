@@ -1,0 +1,124 @@
+package io.gpupassthrough.node.vfio;
+
+import io.gpupassthrough.node.host.HostReadException;
+import io.gpupassthrough.node.host.HostRoot;
+import io.gpupassthrough.node.host.HostWriteException;
+import io.gpupassthrough.node.host.KernelFormats;
+import io.gpupassthrough.node.host.PciAddress;
+import io.gpupassthrough.node.host.SysfsPaths;
+import io.gpupassthrough.node.vfio.OriginalDrivers.PciOriginal;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Consumer;
+
+/**
+ * Puts recorded original drivers back, by state rather than by replaying steps: whatever a failed
+ * run left behind (a half-bound group, a console the kernel evicted), the end state is the
+ * recorded one. Used by {@code restore} and by the executor's rollback. Order: PCI functions
+ * (leave vfio-pci, clear the override, rebind), then framebuffer drivers, then VT consoles.
+ */
+public final class Restorer {
+  private final HostRoot host;
+  private final SysfsPaths paths;
+  private final Consumer<String> events;
+
+  public Restorer(HostRoot host, Consumer<String> events) {
+    this.host = host;
+    this.paths = host.paths();
+    this.events = events;
+  }
+
+  public List<RestoreItem> restore(OriginalDrivers originals) {
+    List<RestoreItem> items = new ArrayList<>();
+    for (Map.Entry<String, PciOriginal> e : originals.devices().entrySet()) {
+      items.add(restorePci(PciAddress.parse(e.getKey()), e.getValue()));
+    }
+    for (Map.Entry<String, String> e : originals.framebuffers().entrySet()) {
+      items.add(restoreFramebuffer(e.getKey(), e.getValue()));
+    }
+    for (Map.Entry<String, Boolean> e : originals.vtConsoles().entrySet()) {
+      items.add(restoreVtConsole(e.getKey(), e.getValue()));
+    }
+    return items;
+  }
+
+  private RestoreItem restorePci(PciAddress a, PciOriginal original) {
+    String name = a.toString();
+    try {
+      if (!host.exists(paths.pciDevice(a))) {
+        return new RestoreItem(name, false, a + " is no longer in /sys/bus/pci/devices");
+      }
+      Optional<String> current = host.linkTarget(paths.pciDriverLink(a));
+      Optional<String> want = original.originalDriver();
+      if (current.isPresent() && !current.equals(want)) {
+        host.write(paths.pciDriverUnbind(current.get()), name);
+      }
+      Optional<String> override =
+          host.readIfPresent(paths.driverOverride(a)).flatMap(KernelFormats::parseDriverOverride);
+      if (!override.equals(original.originalOverride())) {
+        // A lone newline clears driver_override; an empty write would be ignored.
+        host.write(paths.driverOverride(a), original.originalOverride().orElse("\n"));
+      }
+      if (want.isPresent() && host.linkTarget(paths.pciDriverLink(a)).isEmpty()) {
+        try {
+          host.write(paths.pciDriverBind(want.get()), name);
+        } catch (HostWriteException bindRefused) {
+          host.write(paths.pciDriversProbe(), name);
+        }
+      }
+      Optional<String> now = host.linkTarget(paths.pciDriverLink(a));
+      if (!now.equals(want)) {
+        return new RestoreItem(name, false, a + " is on " + now.orElse("no driver") + ", expected "
+            + want.orElse("no driver") + (want.isPresent() && !host.exists(paths.pciDriver(want.get()))
+                ? " (module not loaded: modprobe " + want.get() + ")" : ""));
+      }
+      events.accept("restored " + a + " to " + want.orElse("no driver"));
+      return new RestoreItem(name, true, "on " + want.orElse("no driver") + " again");
+    } catch (HostWriteException | HostReadException e) {
+      return new RestoreItem(name, false, e.getMessage());
+    }
+  }
+
+  private RestoreItem restoreFramebuffer(String device, String driver) {
+    try {
+      if (!host.exists(paths.platformDevice(device))) {
+        return new RestoreItem(device, false, device + " is no longer a platform device");
+      }
+      if (host.linkTarget(paths.platformDriverLink(device)).isEmpty()) {
+        host.write(paths.platformDriverBind(driver), device);
+      }
+      Optional<String> now = host.linkTarget(paths.platformDriverLink(device));
+      if (!now.map(driver::equals).orElse(false)) {
+        return new RestoreItem(device, false, device + " is on " + now.orElse("no driver")
+            + ", expected " + driver);
+      }
+      events.accept("restored " + device + " to " + driver);
+      return new RestoreItem(device, true, "on " + driver + " again");
+    } catch (HostWriteException | HostReadException e) {
+      return new RestoreItem(device, false, e.getMessage());
+    }
+  }
+
+  private RestoreItem restoreVtConsole(String id, boolean bound) {
+    try {
+      if (!host.exists(paths.vtConsole(id))) {
+        // fbcon's vtconN goes with the last framebuffer and comes back with the first.
+        return new RestoreItem(id, !bound, bound ? id + " is gone (fbcon did not come back)" : "gone");
+      }
+      boolean now = KernelFormats.parseFlag(paths.vtConsoleBind(id), host.read(paths.vtConsoleBind(id)));
+      if (now != bound) {
+        host.write(paths.vtConsoleBind(id), bound ? "1" : "0");
+      }
+      boolean after = KernelFormats.parseFlag(paths.vtConsoleBind(id), host.read(paths.vtConsoleBind(id)));
+      if (after != bound) {
+        return new RestoreItem(id, false, id + " bind is " + (after ? 1 : 0) + ", expected " + (bound ? 1 : 0));
+      }
+      events.accept("restored " + id + " bind=" + (bound ? 1 : 0));
+      return new RestoreItem(id, true, "bind=" + (bound ? 1 : 0) + " again");
+    } catch (HostWriteException | HostReadException e) {
+      return new RestoreItem(id, false, e.getMessage());
+    }
+  }
+}

@@ -27,9 +27,4 @@ import io.fabric8.kubernetes.model.annotation.Version;
 public class GpuPassthrough extends CustomResource<GpuPassthroughSpec, GpuPassthroughStatus> {
   public static final String GROUP = "gpupassthrough.io";
   public static final String VERSION = "v1alpha1";
-
-  @Override
-  protected GpuPassthroughStatus initStatus() {
-    return new GpuPassthroughStatus();
-  }
 }

@@ -1,0 +1,76 @@
+package io.gpupassthrough.operator;
+
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.gpupassthrough.operator.metrics.OperatorMetrics;
+import io.gpupassthrough.operator.probes.ProbeServer;
+import io.javaoperatorsdk.operator.Operator;
+import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Duration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Entry point of {@code gpupt-operator.jar}: wiring only. */
+public final class GpuptOperator implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(GpuptOperator.class);
+
+  private final Operator operator;
+  private final ProbeServer probes;
+  private final OperatorMetrics metrics;
+
+  /** Builds and starts the operator against {@code client}. */
+  public GpuptOperator(KubernetesClient client, OperatorConfig config, Clock clock, PrometheusMeterRegistry registry)
+      throws IOException {
+    this.metrics = new OperatorMetrics(registry);
+    this.operator = new Operator(o -> {
+      o.withKubernetesClient(client)
+          .withCloseClientOnStop(false)
+          // No server-side apply: the fabric8 mock server cannot do it, and the operator's
+          // writes (merge patches of status and node specs) do not need field ownership.
+          .withSSABasedCreateUpdateMatchForDependentResources(false)
+          .withUseSSAToPatchPrimaryResource(false);
+      if (config.leaderElection()) {
+        o.withLeaderElectionConfiguration(new LeaderElectionConfiguration(OperatorConfig.LEASE_NAME, config.namespace()));
+      }
+    });
+    operator.register(new GpuPassthroughReconciler(client, config, clock, metrics));
+    operator.start();
+    this.probes = new ProbeServer(config.probePort(),
+        () -> !operator.getRuntimeInfo().isStarted() || operator.getRuntimeInfo().allEventSourcesAreHealthy(),
+        () -> operator.getRuntimeInfo().isStarted(),
+        registry);
+    LOG.info("gpupt-operator started (namespace {}, agent image {}, probes on :{})", config.namespace(),
+        config.agentImage(), probes.port());
+  }
+
+  public OperatorMetrics metrics() {
+    return metrics;
+  }
+
+  public int probePort() {
+    return probes.port();
+  }
+
+  @Override
+  public void close() {
+    probes.close();
+    operator.stop();
+  }
+
+  public static void main(String[] args) throws IOException {
+    OperatorConfig config = OperatorConfig.fromEnv(System.getenv());
+    KubernetesClient client = new KubernetesClientBuilder().build();
+    GpuptOperator op = new GpuptOperator(client, config, Clock.systemUTC(),
+        new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      op.close();
+      client.close();
+    }, "gpupt-operator-shutdown"));
+    // JOSDK's threads are non-daemon; main returns and the process lives until SIGTERM.
+    LOG.debug("grace {}", Duration.ZERO);
+  }
+}

@@ -1,0 +1,145 @@
+package io.gpupassthrough.operator.agent;
+
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.NodeSelectorTerm;
+import io.fabric8.kubernetes.api.model.ServiceAccount;
+import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
+import io.fabric8.kubernetes.api.model.apps.DaemonSet;
+import io.fabric8.kubernetes.api.model.apps.DaemonSetBuilder;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBinding;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBindingBuilder;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBuilder;
+import io.fabric8.kubernetes.api.model.rbac.PolicyRuleBuilder;
+import io.fabric8.kubernetes.api.model.rbac.Role;
+import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
+import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
+import io.fabric8.kubernetes.api.model.rbac.RoleBuilder;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.gpupassthrough.api.v1alpha1.GpuPassthrough;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Pure: the node agent's DaemonSet and least-privilege RBAC. The agent reads its own
+ * {@code GpuPassthroughNode}, patches its status and records Events; nothing else. RBAC cannot
+ * name "the node's own object" in a ClusterRole, so get/list/watch cover all of them; the agent
+ * narrows its watch with a field selector on its node name.
+ */
+public final class AgentManifests {
+  public static final String NAME = "gpupt-node-agent";
+  public static final String EVENTS_ROLE = "gpupt-node-agent-events";
+  public static final String MANAGED_BY = "app.kubernetes.io/managed-by";
+  public static final String MANAGER = "gpupt-operator";
+  public static final String DEVICE_PLUGIN_DIR = "/var/lib/kubelet/device-plugins";
+  public static final String HOST_ROOT = "/host";
+  static final Map<String, String> SELECTOR = Map.of("app.kubernetes.io/name", NAME);
+
+  private AgentManifests() {}
+
+  static Map<String, String> labels() {
+    return Map.of("app.kubernetes.io/name", NAME, "app.kubernetes.io/part-of", "gpu-passthrough", MANAGED_BY, MANAGER);
+  }
+
+  public static ServiceAccount serviceAccount(String namespace) {
+    return new ServiceAccountBuilder().withNewMetadata().withName(NAME).withNamespace(namespace)
+        .withLabels(labels()).endMetadata().build();
+  }
+
+  public static ClusterRole clusterRole() {
+    return new ClusterRoleBuilder().withNewMetadata().withName(NAME).withLabels(labels()).endMetadata()
+        .withRules(
+            new PolicyRuleBuilder().withApiGroups(GpuPassthrough.GROUP).withResources("gpupassthroughnodes")
+                .withVerbs("get", "list", "watch").build(),
+            new PolicyRuleBuilder().withApiGroups(GpuPassthrough.GROUP).withResources("gpupassthroughnodes/status")
+                .withVerbs("patch").build())
+        .build();
+  }
+
+  public static ClusterRoleBinding clusterRoleBinding(String namespace) {
+    return new ClusterRoleBindingBuilder().withNewMetadata().withName(NAME).withLabels(labels()).endMetadata()
+        .withNewRoleRef().withApiGroup("rbac.authorization.k8s.io").withKind("ClusterRole").withName(NAME).endRoleRef()
+        .addNewSubject().withKind("ServiceAccount").withName(NAME).withNamespace(namespace).endSubject()
+        .build();
+  }
+
+  public static Role eventsRole(String namespace) {
+    return new RoleBuilder().withNewMetadata().withName(EVENTS_ROLE).withNamespace(namespace).withLabels(labels())
+        .endMetadata()
+        .withRules(new PolicyRuleBuilder().withApiGroups("", "events.k8s.io").withResources("events")
+            .withVerbs("create", "patch").build())
+        .build();
+  }
+
+  public static RoleBinding eventsRoleBinding(String namespace) {
+    return new RoleBindingBuilder().withNewMetadata().withName(EVENTS_ROLE).withNamespace(namespace)
+        .withLabels(labels()).endMetadata()
+        .withNewRoleRef().withApiGroup("rbac.authorization.k8s.io").withKind("Role").withName(EVENTS_ROLE).endRoleRef()
+        .addNewSubject().withKind("ServiceAccount").withName(NAME).withNamespace(namespace).endSubject()
+        .build();
+  }
+
+  /** Everything but the DaemonSet, in apply order. */
+  public static List<HasMetadata> rbac(String namespace) {
+    return List.of(serviceAccount(namespace), clusterRole(), clusterRoleBinding(namespace), eventsRole(namespace),
+        eventsRoleBinding(namespace));
+  }
+
+  /**
+   * @param terms one node-affinity term per resource (ORed); empty runs the agent on every node
+   */
+  public static DaemonSet daemonSet(String namespace, String image, List<NodeSelectorTerm> terms) {
+    DaemonSetBuilder b = new DaemonSetBuilder()
+        .withNewMetadata().withName(NAME).withNamespace(namespace).withLabels(labels()).endMetadata()
+        .withNewSpec()
+          .withNewSelector().withMatchLabels(SELECTOR).endSelector()
+          // One node at a time; the agent adopts devices already verified on vfio-pci, so a
+          // restarted agent never unbinds a GPU a running VM holds.
+          .withNewUpdateStrategy().withType("RollingUpdate")
+            .withNewRollingUpdate().withNewMaxUnavailable(1).endRollingUpdate().endUpdateStrategy()
+          .withNewTemplate()
+            .withNewMetadata().withLabels(labels()).endMetadata()
+            .withNewSpec()
+              .withServiceAccountName(NAME)
+              .addNewToleration().withOperator("Exists").endToleration()
+              .addNewContainer()
+                .withName("agent").withImage(image)
+                .withArgs("serve", "--host-root", HOST_ROOT, "--device-plugin-dir", DEVICE_PLUGIN_DIR,
+                    "--node-name", "$(NODE_NAME)")
+                .addNewEnv().withName("NODE_NAME").withNewValueFrom().withNewFieldRef()
+                    .withFieldPath("spec.nodeName").endFieldRef().endValueFrom().endEnv()
+                .addNewEnv().withName("POD_NAMESPACE").withNewValueFrom().withNewFieldRef()
+                    .withFieldPath("metadata.namespace").endFieldRef().endValueFrom().endEnv()
+                // Writes to sysfs (unbind, driver_override, vtconsole bind) need a privileged container.
+                .withNewSecurityContext().withPrivileged(true).endSecurityContext()
+                .withNewResources()
+                  .addToRequests("cpu", new Quantity("10m")).addToRequests("memory", new Quantity("64Mi"))
+                  .addToLimits("memory", new Quantity("128Mi"))
+                .endResources()
+                .addNewVolumeMount().withName("host-sys").withMountPath(HOST_ROOT + "/sys").endVolumeMount()
+                .addNewVolumeMount().withName("host-dev").withMountPath(HOST_ROOT + "/dev").endVolumeMount()
+                .addNewVolumeMount().withName("host-proc").withMountPath(HOST_ROOT + "/proc").withReadOnly(true)
+                    .endVolumeMount()
+                .addNewVolumeMount().withName("device-plugins").withMountPath(DEVICE_PLUGIN_DIR).endVolumeMount()
+              .endContainer()
+              .addNewVolume().withName("host-sys").withNewHostPath().withPath("/sys").withType("Directory")
+                  .endHostPath().endVolume()
+              .addNewVolume().withName("host-dev").withNewHostPath().withPath("/dev").withType("Directory")
+                  .endHostPath().endVolume()
+              .addNewVolume().withName("host-proc").withNewHostPath().withPath("/proc").withType("Directory")
+                  .endHostPath().endVolume()
+              .addNewVolume().withName("device-plugins").withNewHostPath().withPath(DEVICE_PLUGIN_DIR)
+                  .withType("DirectoryOrCreate").endHostPath().endVolume()
+            .endSpec()
+          .endTemplate()
+        .endSpec();
+    DaemonSet ds = b.build();
+    if (!terms.isEmpty()) {
+      ds.getSpec().getTemplate().getSpec().setAffinity(new io.fabric8.kubernetes.api.model.AffinityBuilder()
+          .withNewNodeAffinity().withNewRequiredDuringSchedulingIgnoredDuringExecution()
+          .withNodeSelectorTerms(terms).endRequiredDuringSchedulingIgnoredDuringExecution().endNodeAffinity()
+          .build());
+    }
+    return ds;
+  }
+}

@@ -1,0 +1,26 @@
+package io.gpupassthrough.operator.kubevirt;
+
+import java.util.Locale;
+
+/**
+ * One {@code permittedHostDevices.pciHostDevices} entry: KubeVirt lets VMs request
+ * {@code resourceName} for PCI devices matching {@code pciVendorSelector} ({@code VENDOR:DEVICE},
+ * upper-case hex as KubeVirt's docs write it), and leaves advertising to us
+ * ({@code externalResourceProvider: true}).
+ */
+public record PermittedDevice(String pciVendorSelector, String resourceName) implements Comparable<PermittedDevice> {
+
+  public static PermittedDevice of(String vendor, String device, String resourceName) {
+    return new PermittedDevice((vendor + ":" + device).toUpperCase(Locale.ROOT), resourceName);
+  }
+
+  /** Identity ignores case: KubeVirt compares selectors case-insensitively. */
+  public String key() {
+    return pciVendorSelector.toUpperCase(Locale.ROOT) + "=" + resourceName;
+  }
+
+  @Override
+  public int compareTo(PermittedDevice o) {
+    return key().compareTo(o.key());
+  }
+}

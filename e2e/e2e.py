@@ -34,7 +34,7 @@ DMESG_KEEP = re.compile(r"Console|console|fb|vgaarb|vfio|VFIO|iommu|DMAR|snd_hda
 
 
 def run_guest(guest: Guest, kernel, initramfs, java, jar, timeout_s) -> Report:
-    out_dir = host.WORK_DIR / "guests" / guest.name
+    out_dir = kernel.work_dir / guest.name
     result = boot(guest.machine, Boot(kernel, initramfs, java, jar, guest.device, guest.restore,
                                       guest.raw_bind, out_dir), timeout_s)
     report = Report(guest.name)
@@ -48,11 +48,10 @@ def run_guest(guest: Guest, kernel, initramfs, java, jar, timeout_s) -> Report:
     return report
 
 
-def save_captures(guest: Guest) -> None:
-    src = host.WORK_DIR / "guests" / guest.name
-    dest = CAPTURES / guest.name
-    shutil.rmtree(dest, ignore_errors=True)
-    dest.mkdir(parents=True)
+def save_captures(guest: Guest, kernel, series: str | None) -> None:
+    src = kernel.work_dir / guest.name
+    dest = CAPTURES / guest.name / f"linux-{series}" if series else CAPTURES / guest.name
+    dest.mkdir(parents=True, exist_ok=True)
     for f in sorted(src.iterdir()):
         if CAPTURE_FILES.match(f.name):
             shutil.copyfile(f, dest / f.name)
@@ -71,6 +70,9 @@ def main() -> int:
     p.add_argument("--no-build", action="store_true", help="do not build a missing jar")
     p.add_argument("--save-captures", action="store_true",
                    help=f"copy trimmed sysfs/iomem/dmesg captures to {CAPTURES}/<guest>/")
+    p.add_argument("--kernel", metavar="SERIES",
+                   help="boot the newest Debian 12 image of this series, e.g. 6.12 "
+                        "(default: what linux-image-amd64 depends on, 6.1)")
     p.add_argument("--list", action="store_true", help="list the guests and exit")
     args = p.parse_args()
     if args.list:
@@ -86,7 +88,7 @@ def main() -> int:
     t0 = time.monotonic()
     try:
         host.ensure_packages(install=not args.no_install)
-        kernel = host.fetch_kernel()
+        kernel = host.fetch_kernel(args.kernel)
         initramfs = host.build_initramfs(kernel)
         java = host.java_binary()
         jar = host.ensure_jar(build=not args.no_build)
@@ -108,8 +110,8 @@ def main() -> int:
             reports.append(report)
             print(f"\n== {guest.name}: {guest.description}")
             print("\n".join(report.lines), flush=True)
-            if args.save_captures and (host.WORK_DIR / "guests" / guest.name / "timings").exists():
-                save_captures(guest)
+            if args.save_captures and (kernel.work_dir / guest.name / "timings").exists():
+                save_captures(guest, kernel, args.kernel)
 
     total = time.monotonic() - t0
     failed = [r for r in reports if r.failed]

@@ -4,9 +4,9 @@
 set -euo pipefail
 if ! command -v python3 >/dev/null; then
     if [ "$(id -u)" = 0 ]; then
-        apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-minimal >/dev/null
+        apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3 >/dev/null
     else
-        echo "e2e: python3 is missing (apt-get install python3-minimal)" >&2; exit 2
+        echo "e2e: python3 is missing (apt-get install python3)" >&2; exit 2
     fi
 fi
 exec python3 "$(dirname "$0")/e2e.py" "$@"

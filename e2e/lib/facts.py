@@ -31,7 +31,8 @@ def _bound(c: Capture, phase: str, description: str) -> list[str]:
 
 
 def kernel_console_facts(c: Capture, r: Report, gpu: str, framebuffer: str | None,
-                         platform: str, platform_driver: str | None, whole_bar: bool) -> None:
+                         platform: str | tuple[str, ...], platform_driver: str | None,
+                         whole_bar: bool) -> None:
     r.section("kernel at boot")
     bar = bar0(c, "before", gpu)
     r.check(bar is not None, f"{gpu} BAR0 is in /proc/iomem", _fmt(bar))
@@ -50,12 +51,14 @@ def kernel_console_facts(c: Capture, r: Report, gpu: str, framebuffer: str | Non
         r.check(bool(_bound(c, "before", VGACON)), "vgacon ('(S) VGA+') is the bound VT console",
                 c.text("vtconsole.before").strip())
     drivers = c.platform_framebuffers("before")
-    r.check(platform in drivers and drivers[platform] == platform_driver,
-            f"platform device {platform} exists, driver {platform_driver or 'none'}",
+    names = (platform,) if isinstance(platform, str) else platform
+    found = [n for n in names if n in drivers]
+    r.check(bool(found) and drivers[found[0]] == platform_driver,
+            f"platform device {' or '.join(names)} exists, driver {platform_driver or 'none'}",
             drivers)
-    path = c.platform_framebuffer_paths("before").get(platform)
-    if path:
-        r.note(f"{platform} lives at {path} (match framebuffers by /proc/iomem, not by sysfs parent)")
+    for name in found:
+        path = c.platform_framebuffer_paths("before")[name]
+        r.note(f"{name} lives at {path} (match framebuffers by /proc/iomem, not by sysfs parent)")
 
 
 def cli_ran(c: Capture, r: Report, prepare_must_succeed: bool = True) -> None:

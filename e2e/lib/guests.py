@@ -57,7 +57,10 @@ def bios_vesafb(c: Capture, r: Report) -> None:
 
 
 def bios_vgacon(c: Capture, r: Report) -> None:
-    kernel_console_facts(c, r, PRIMARY, framebuffer=None, platform="platform-framebuffer.0",
+    # The driverless firmware framebuffer device is platform-framebuffer.0 on 6.1 and
+    # vga-framebuffer.0 on 6.12 (both seen on Debian's kernels).
+    kernel_console_facts(c, r, PRIMARY, framebuffer=None,
+                         platform=("platform-framebuffer.0", "vga-framebuffer.0"),
                          platform_driver=None, whole_bar=False)
     cli_ran(c, r)
     scan_device(c, r, PRIMARY, pci_class="030000", boot_vga=True, iommu=True)

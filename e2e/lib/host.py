@@ -6,7 +6,9 @@ Debian 12 CI machine can run the e2e test with no other network access.
 from __future__ import annotations
 
 import gzip
+import lzma
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -77,26 +79,45 @@ class Kernel:
         return self.root / "boot" / f"vmlinuz-{self.release}"
 
     @property
+    def work_dir(self) -> Path:
+        """Per-kernel outputs: initramfs and guest results (e2e/work/<release>/)."""
+        return WORK_DIR / self.release
+
+    @property
     def modules_dir(self) -> Path:
         return self.root / "lib/modules" / self.release
 
 
-def kernel_package() -> str:
-    """The package Debian's linux-image-amd64 currently points at (override: E2E_KERNEL_PACKAGE)."""
+def kernel_package(series: str | None = None) -> str:
+    """The package Debian's linux-image-amd64 currently points at, or the newest image of a
+    series such as 6.12 (Debian 12 carries linux-image-6.12.N+deb12-amd64-unsigned too).
+    E2E_KERNEL_PACKAGE overrides both."""
     if os.environ.get("E2E_KERNEL_PACKAGE"):
         return os.environ["E2E_KERNEL_PACKAGE"]
-    out = subprocess.run(["apt-cache", "depends", "linux-image-amd64"], check=True,
-                         capture_output=True, text=True).stdout
-    for line in out.splitlines():
-        line = line.strip()
-        if line.startswith("Depends: linux-image-"):
-            return line.split()[1]
+    if series:
+        out = subprocess.run(["apt-cache", "search", "--names-only",
+                              rf"^linux-image-{re.escape(series)}\.[0-9]+\+deb[0-9]+-amd64-unsigned$"],
+                             capture_output=True, text=True).stdout
+        names = [line.split()[0] for line in out.splitlines() if line.strip()]
+        if not names:
+            raise SetupError(f"no Debian package linux-image-{series}.N+debNN-amd64-unsigned "
+                             f"(apt-get update? known series here: 6.1 by default, 6.12)")
+        return max(names, key=lambda n: [int(x) for x in re.findall(r"\d+", n)])
+    for attempt in (1, 2):
+        out = subprocess.run(["apt-cache", "depends", "linux-image-amd64"],
+                             capture_output=True, text=True).stdout
+        for line in out.splitlines():
+            line = line.strip()
+            if line.startswith("Depends: linux-image-"):
+                return line.split()[1]
+        if attempt == 1 and os.geteuid() == 0:  # a clean machine has no package lists yet
+            run(["apt-get", "update", "-q"], stdout=subprocess.DEVNULL)
     raise SetupError("apt-cache depends linux-image-amd64 names no kernel image "
                      "(run apt-get update, or set E2E_KERNEL_PACKAGE=linux-image-6.1.0-NN-amd64)")
 
 
-def fetch_kernel() -> Kernel:
-    package = kernel_package()
+def fetch_kernel(series: str | None = None) -> Kernel:
+    package = kernel_package(series)
     release = package.removeprefix("linux-image-").removesuffix("-unsigned")
     root = WORK_DIR / "kernel" / package
     kernel = Kernel(package, release, root)
@@ -149,24 +170,28 @@ def ensure_jar(build: bool) -> Path:
 
 def build_initramfs(kernel: Kernel) -> Path:
     """busybox + the modules + /init, as a gzip'd newc cpio (the kernel unpacks it itself)."""
-    tree = WORK_DIR / "initramfs"
+    tree = kernel.work_dir / "initramfs"
     shutil.rmtree(tree, ignore_errors=True)
     for d in ("bin", "proc", "sys", "dev", "host", "out", "lib/modules"):
         (tree / d).mkdir(parents=True)
     shutil.copy2(BUSYBOX, tree / "bin/busybox")
     (tree / "bin/sh").symlink_to("busybox")
     shutil.copy2(E2E_DIR / "guest/init", tree / "init")
-    order = module_load_order(kernel)
-    for rel in order:
-        dest = tree / "lib/modules" / rel
+    names = []
+    for rel in module_load_order(kernel):
+        # Newer Debian kernels ship .ko.xz; busybox insmod wants plain .ko.
+        name = rel.with_suffix("") if rel.suffix == ".xz" else rel
+        dest = tree / "lib/modules" / name
         dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(kernel.modules_dir / rel, dest)
-    (tree / "modules.order").write_text("".join(f"{rel}\n" for rel in order))
+        data = (kernel.modules_dir / rel).read_bytes()
+        dest.write_bytes(lzma.decompress(data) if rel.suffix == ".xz" else data)
+        names.append(name)
+    (tree / "modules.order").write_text("".join(f"{n}\n" for n in names))
     files = subprocess.run(["find", ".", "-mindepth", "1"], cwd=tree, check=True,
                            capture_output=True, text=True).stdout
     cpio = subprocess.run(["cpio", "-o", "-H", "newc", "-R", "0:0", "--quiet"], cwd=tree,
                           input=files.encode(), check=True, capture_output=True).stdout
-    image = WORK_DIR / "initramfs.cpio.gz"
+    image = kernel.work_dir / "initramfs.cpio.gz"
     image.write_bytes(gzip.compress(cpio, compresslevel=6))
     return image
 

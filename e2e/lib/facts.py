@@ -216,7 +216,8 @@ def raw_bind_facts(c: Capture, r: Report, gpu: str, platform: str) -> None:
     out = c.text("rawbind.out") or ""
     r.check("write drivers_probe exit 0" in out, "the kernel accepts the drivers_probe write",
             out.strip().replace("\n", "; "))
-    probe = c.dmesg_lines(rf"vfio-pci: probe of {gpu} failed with error -22")
+    # 6.1: "vfio-pci: probe of ADDR failed ..."; 6.12: "vfio-pci ADDR: probe with driver vfio-pci failed ..."
+    probe = c.dmesg_lines(rf"(probe of {gpu}|{gpu}: probe with driver vfio-pci) failed with error -22")
     r.check(bool(probe), "dmesg: vfio-pci probe failed with error -22", probe[:1])
     r.check(c.pci("rawbind")[gpu].driver is None, f"{gpu} has no driver afterwards",
             c.pci("rawbind")[gpu].driver)

@@ -158,9 +158,13 @@ final class MockCluster implements AutoCloseable {
 
   /** What an agent does after acting on its spec: report the devices on the generation it saw. */
   void report(String node, List<DeviceStatus> devices, List<RestoreResult> restores) {
-    GpuPassthroughNode live = state(node);
+    report(node, state(node).getMetadata().getGeneration(), devices, restores);
+  }
+
+  /** The same, for a caller that already knows the generation (from its watch, as an agent does). */
+  void report(String node, long generation, List<DeviceStatus> devices, List<RestoreResult> restores) {
     GpuPassthroughNodeStatus s = new GpuPassthroughNodeStatus();
-    s.setObservedGeneration(live.getMetadata().getGeneration());
+    s.setObservedGeneration(generation);
     s.setDevices(new ArrayList<>(devices));
     s.setRestores(new ArrayList<>(restores));
     s.setDevicesTotal(devices.size());

@@ -1,0 +1,62 @@
+package io.gpupassthrough.operator.agent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.NodeSelectorTerm;
+import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+
+class AgentManifestsTest {
+  @Test
+  void daemonSetRunsTheAgentPrivilegedWithTheHostMountsItReads() {
+    PodSpec pod = AgentManifests.daemonSet("gpu-passthrough", "img:1", List.of()).getSpec().getTemplate().getSpec();
+    Container c = pod.getContainers().get(0);
+    assertThat(c.getImage()).isEqualTo("img:1");
+    assertThat(c.getSecurityContext().getPrivileged()).isTrue();
+    assertThat(c.getArgs()).containsExactly("serve", "--host-root", "/host", "--device-plugin-dir",
+        "/var/lib/kubelet/device-plugins", "--node-name", "$(NODE_NAME)");
+    assertThat(c.getEnv()).anySatisfy(e -> {
+      assertThat(e.getName()).isEqualTo("NODE_NAME");
+      assertThat(e.getValueFrom().getFieldRef().getFieldPath()).isEqualTo("spec.nodeName");
+    });
+    Map<String, String> mounts = c.getVolumeMounts().stream()
+        .collect(Collectors.toMap(m -> m.getName(), m -> m.getMountPath()));
+    Map<String, String> hostPaths = pod.getVolumes().stream()
+        .collect(Collectors.toMap(v -> v.getName(), v -> v.getHostPath().getPath()));
+    assertThat(mounts).containsExactlyInAnyOrderEntriesOf(Map.of("host-sys", "/host/sys", "host-dev", "/host/dev",
+        "host-proc", "/host/proc", "device-plugins", "/var/lib/kubelet/device-plugins"));
+    assertThat(hostPaths).containsExactlyInAnyOrderEntriesOf(Map.of("host-sys", "/sys", "host-dev", "/dev",
+        "host-proc", "/proc", "device-plugins", "/var/lib/kubelet/device-plugins"));
+    assertThat(pod.getAffinity()).as("no terms: every node").isNull();
+    assertThat(pod.getServiceAccountName()).isEqualTo(AgentManifests.NAME);
+  }
+
+  @Test
+  void oneAffinityTermPerResourceIsAUnion() {
+    NodeSelectorTerm a = new NodeSelectorTerm();
+    NodeSelectorTerm b = new NodeSelectorTerm();
+    var terms = AgentManifests.daemonSet("ns", "img", List.of(a, b)).getSpec().getTemplate().getSpec().getAffinity()
+        .getNodeAffinity().getRequiredDuringSchedulingIgnoredDuringExecution().getNodeSelectorTerms();
+    assertThat(terms).hasSize(2);
+  }
+
+  @Test
+  void rbacIsLeastPrivilege() {
+    List<String> rules = AgentManifests.clusterRole().getRules().stream().map(AgentManifestsTest::rule).toList();
+    assertThat(rules).containsExactly(
+        "[gpupassthrough.io] [gpupassthroughnodes] [get, list, watch]",
+        "[gpupassthrough.io] [gpupassthroughnodes/status] [patch]");
+    assertThat(AgentManifests.eventsRole("ns").getRules().stream().map(AgentManifestsTest::rule).toList())
+        .containsExactly("[, events.k8s.io] [events] [create, patch]");
+    assertThat(AgentManifests.eventsRole("ns").getMetadata().getNamespace()).isEqualTo("ns");
+  }
+
+  static String rule(PolicyRule r) {
+    return r.getApiGroups() + " " + r.getResources() + " " + r.getVerbs();
+  }
+}

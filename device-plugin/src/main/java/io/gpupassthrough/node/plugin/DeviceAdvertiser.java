@@ -128,6 +128,31 @@ public final class DeviceAdvertiser implements AutoCloseable {
     }
   }
 
+  /**
+   * Stops advertising these devices: they leave their resource's list instead of turning
+   * Unhealthy, and a later pass may assign them again. The in-cluster agent (node.agent) calls this
+   * for restore requests and for claims that went away or changed their resource name.
+   */
+  public synchronized void withdraw(java.util.Set<String> addresses) {
+    java.util.Set<ResourceName> touched = new java.util.LinkedHashSet<>();
+    for (String address : addresses) {
+      ResourceName resource = assigned.remove(address);
+      if (resource != null) {
+        touched.add(resource);
+        lastSeen.remove(address);
+        log.info("{}: no longer advertising {}", resource, address);
+      }
+    }
+    for (ResourceName resource : touched) {
+      PluginServer server = servers.get(resource);
+      if (server != null) {
+        server.feed().publish(server.feed().devices().values().stream()
+            .filter(d -> !addresses.contains(d.address()))
+            .toList());
+      }
+    }
+  }
+
   private void syncQuietly() {
     try {
       sync();

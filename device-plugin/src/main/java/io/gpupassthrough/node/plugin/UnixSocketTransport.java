@@ -24,45 +24,69 @@ import java.util.concurrent.atomic.AtomicInteger;
  * handler pool, because a node agent serves a handful of sockets and idles most of the time.
  */
 public final class UnixSocketTransport implements AutoCloseable {
-  private final EventLoopGroup eventLoop;
-  private final ExecutorService handlers;
+  static {
+    // grpc sets SO_KEEPALIVE on every channel; epoll domain sockets do not support it and netty
+    // warns once per connection. Harmless (DESIGN §10); keep it out of the agent's log.
+    System.setProperty(
+        "org.slf4j.simpleLogger.log.io.grpc.netty.shaded.io.netty.bootstrap", "error");
+  }
 
+  private final EventLoopGroup eventLoop;
+  private final ExecutorService handlers; // null: run handlers on the event loop
+
+  /**
+   * For the agent: handlers run on the event loop thread. They never block (Allocate and the
+   * option and list calls are in-memory; PreStartContainer's few stat calls take microseconds),
+   * and skipping the hand-off to a pool keeps Allocate's tail latency low on a busy node.
+   */
   public UnixSocketTransport() {
+    this(false);
+  }
+
+  /**
+   * @param blockingHandlers run handlers on a small pool, for servers whose handlers make
+   *     blocking calls (the kubelet stand-in dials the plugin back inside Register)
+   */
+  public UnixSocketTransport(boolean blockingHandlers) {
     if (!Epoll.isAvailable()) {
       throw new IllegalStateException(
           "gRPC on Unix sockets needs netty's native epoll transport, which did not load: "
               + Epoll.unavailabilityCause());
     }
     this.eventLoop = new EpollEventLoopGroup(1, daemonThreads("gpupt-grpc-io"));
-    // Handlers may block briefly (PreStartContainer re-reads sysfs); keep them off the event loop.
-    this.handlers = Executors.newFixedThreadPool(2, daemonThreads("gpupt-grpc-handler"));
+    this.handlers =
+        blockingHandlers
+            ? Executors.newFixedThreadPool(2, daemonThreads("gpupt-grpc-handler"))
+            : null;
   }
 
   /** A started-later server bound to {@code socket}. */
   public Server server(Path socket, ServerServiceDefinition service) {
-    return NettyServerBuilder.forAddress(new DomainSocketAddress(socket.toString()))
-        .channelType(EpollServerDomainSocketChannel.class)
-        .bossEventLoopGroup(eventLoop)
-        .workerEventLoopGroup(eventLoop)
-        .executor(handlers)
-        .addService(service)
-        .build();
+    NettyServerBuilder builder =
+        NettyServerBuilder.forAddress(new DomainSocketAddress(socket.toString()))
+            .channelType(EpollServerDomainSocketChannel.class)
+            .bossEventLoopGroup(eventLoop)
+            .workerEventLoopGroup(eventLoop)
+            .addService(service);
+    return (handlers == null ? builder.directExecutor() : builder.executor(handlers)).build();
   }
 
   /** A plaintext channel to the server on {@code socket}. */
   public ManagedChannel channel(Path socket) {
-    return NettyChannelBuilder.forAddress(new DomainSocketAddress(socket.toString()))
-        .channelType(EpollDomainSocketChannel.class)
-        .eventLoopGroup(eventLoop)
-        .executor(handlers)
-        .overrideAuthority("localhost")
-        .usePlaintext()
-        .build();
+    NettyChannelBuilder builder =
+        NettyChannelBuilder.forAddress(new DomainSocketAddress(socket.toString()))
+            .channelType(EpollDomainSocketChannel.class)
+            .eventLoopGroup(eventLoop)
+            .overrideAuthority("localhost")
+            .usePlaintext();
+    return (handlers == null ? builder.directExecutor() : builder.executor(handlers)).build();
   }
 
   @Override
   public void close() {
-    handlers.shutdown();
+    if (handlers != null) {
+      handlers.shutdown();
+    }
     eventLoop.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
   }
 

@@ -1,0 +1,145 @@
+package io.gpupassthrough.node.cli;
+
+import io.gpupassthrough.node.host.FileSystemHostRoot;
+import io.gpupassthrough.node.host.HostRoot;
+import io.gpupassthrough.node.plugin.DesiredState;
+import io.gpupassthrough.node.plugin.HostDeviceInventory;
+import io.gpupassthrough.node.plugin.NodeAgent;
+import io.gpupassthrough.node.plugin.ServeConfig;
+import io.gpupassthrough.node.plugin.StandaloneDesiredState;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import sun.misc.Signal;
+
+/**
+ * {@code serve}: the node agent (DESIGN §7). Advertises the host's GPUs that are verified on
+ * vfio-pci to the kubelet until SIGTERM/SIGINT, then stops its servers, removes its sockets and
+ * exits 0.
+ */
+@Command(
+    name = "serve",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Serve the kubelet device-plugin API for the GPUs verified on vfio-pci.",
+      "Without a cluster (no KUBERNETES_SERVICE_HOST, no kubeconfig) every verified GPU is"
+          + " advertised under its default resource name; --config may rename them."
+    })
+public final class ServeCommand implements Callable<Integer> {
+  private static final Logger log = LoggerFactory.getLogger(ServeCommand.class);
+
+  @Option(names = "--host-root", required = true, paramLabel = "DIR",
+      description = "Directory holding the host's sys/, proc/ and dev/ (/ on a node).")
+  Path hostRoot;
+
+  @Option(names = "--device-plugin-dir", required = true, paramLabel = "DIR",
+      description = "The kubelet's device-plugin directory (normally /var/lib/kubelet/device-plugins).")
+  Path pluginDir;
+
+  @Option(names = "--node-name", required = true, paramLabel = "NAME",
+      description = "This node's name (the GpuPassthroughNode the agent reports to in a cluster).")
+  String nodeName;
+
+  @Option(names = "--config", paramLabel = "FILE",
+      description = "YAML/JSON with resourceNames overrides keyed by PCI address or vendor:device.")
+  Path config;
+
+  @Option(names = "--metrics-port", paramLabel = "PORT",
+      description = "Port for /healthz and /metrics; 0 turns them off. Default: ${DEFAULT-VALUE}.")
+  int metricsPort = NodeAgent.Settings.DEFAULT_METRICS_PORT;
+
+  @Option(names = "--metrics-address", paramLabel = "ADDR",
+      description = "Address to bind /healthz and /metrics to. Default: ${DEFAULT-VALUE}.")
+  String metricsAddress = "0.0.0.0";
+
+  @Option(names = "--health-interval", paramLabel = "MILLIS",
+      description = "How often device health is re-checked, in ms. Default: ${DEFAULT-VALUE}.")
+  long healthIntervalMillis = NodeAgent.Settings.DEFAULT_HEALTH_POLL.toMillis();
+
+  @Option(names = "--rescan-interval", paramLabel = "SECONDS",
+      description = "How often the host is rescanned for newly verified GPUs. Default: ${DEFAULT-VALUE}.")
+  long rescanSeconds = 10;
+
+  @Option(names = "--shutdown-grace", paramLabel = "SECONDS",
+      description = "Grace period for in-flight calls on shutdown. Default: ${DEFAULT-VALUE}.")
+  long graceSeconds = NodeAgent.Settings.DEFAULT_SHUTDOWN_GRACE.toSeconds();
+
+  @Override
+  public Integer call() {
+    if (!Files.isDirectory(pluginDir)) {
+      System.err.println(
+          "serve: --device-plugin-dir "
+              + pluginDir
+              + " does not exist; pass the kubelet's device-plugin directory"
+              + " (hostPath /var/lib/kubelet/device-plugins in the DaemonSet)");
+      return 2;
+    }
+    HostRoot host;
+    ServeConfig serveConfig;
+    try {
+      host = FileSystemHostRoot.open(hostRoot);
+      serveConfig = config == null ? ServeConfig.empty() : ServeConfig.read(config);
+    } catch (RuntimeException e) {
+      System.err.println("serve: " + e.getMessage());
+      return 2;
+    }
+    DesiredState desired = desiredState(serveConfig.resourceNames());
+    Optional<InetSocketAddress> metrics =
+        metricsPort == 0 ? Optional.empty() : Optional.of(new InetSocketAddress(metricsAddress, metricsPort));
+    NodeAgent.Settings settings =
+        new NodeAgent.Settings(
+            pluginDir, metrics, Duration.ofMillis(healthIntervalMillis), Duration.ofSeconds(graceSeconds));
+
+    CountDownLatch stop = new CountDownLatch(1);
+    // Handle TERM/INT ourselves so shutdown is orderly and the exit code is 0, not 143.
+    Signal.handle(new Signal("TERM"), s -> stop.countDown());
+    Signal.handle(new Signal("INT"), s -> stop.countDown());
+    try (NodeAgent agent =
+        new NodeAgent(new HostDeviceInventory(host, Duration.ofSeconds(rescanSeconds)), desired, settings)) {
+      agent.start();
+      log.info(
+          "node {}: serving device plugins in {}{}",
+          nodeName,
+          pluginDir,
+          agent.metricsPort().map(p -> ", /healthz and /metrics on port " + p).orElse(""));
+      stop.await();
+      log.info("node {}: shutting down", nodeName);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (RuntimeException e) {
+      System.err.println("serve: " + e.getMessage());
+      return 1;
+    }
+    return 0;
+  }
+
+  /**
+   * Standalone unless a cluster is detected. The cluster source (the node's GpuPassthroughNode
+   * spec) is not part of this build; until it is, a cluster node also advertises all verified
+   * GPUs, and says so once.
+   */
+  private static DesiredState desiredState(Map<String, io.gpupassthrough.node.plugin.ResourceName> overrides) {
+    if (inCluster()) {
+      log.warn(
+          "a cluster is reachable, but this build has no GpuPassthroughNode desired-state source;"
+              + " advertising every verified GPU as in standalone mode");
+    }
+    return new StandaloneDesiredState(overrides);
+  }
+
+  static boolean inCluster() {
+    if (System.getenv("KUBERNETES_SERVICE_HOST") != null || System.getenv("KUBECONFIG") != null) {
+      return true;
+    }
+    return Files.exists(Path.of(System.getProperty("user.home"), ".kube", "config"));
+  }
+}

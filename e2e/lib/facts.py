@@ -175,9 +175,26 @@ def console_kept(c: Capture, r: Report, platform: str | None, platform_driver: s
                 c.text("vtconsole.after").strip())
 
 
-def restored(c: Capture, r: Report, originals: dict[str, str | None]) -> None:
+def restored(c: Capture, r: Report, originals: dict[str, str | None],
+             console: str | None = None, platform: str | None = None) -> None:
+    """console / platform: what prepare detached (fbcon or vgacon description, platform
+    framebuffer device). When the kernel cannot give it back, restore must say so."""
     r.section("after restore")
-    r.check(c.rc("restore") == 0, "restore exits 0", c.rc("restore"))
+    missing = []
+    if console and not _bound(c, "restored", console):
+        missing.append("vtcon")
+    if platform and not c.platform_framebuffers("restored").get(platform):
+        missing.append(platform)
+    rc = c.rc("restore")
+    if not missing:
+        r.check(rc == 0, "restore exits 0 (everything it detached is back)", rc)
+    else:
+        output = (c.text("restore.out") or "") + (c.text("restore.err") or "")
+        r.note(f"kernel: the detached console did not come back ({', '.join(missing)}): "
+               f"binding the boot VGA to vfio-pci unregistered the firmware framebuffer")
+        r.check(rc not in (0, None) and all(m in output for m in missing),
+                "restore exits non-zero and names what it could not bring back",
+                f"exit {rc}: {output.strip()[:200]}")
     after = c.pci("restored")
     for address, driver in originals.items():
         got = after[address].driver if address in after else "gone"
@@ -224,3 +241,21 @@ def raw_bind_facts(c: Capture, r: Report, gpu: str, platform: str) -> None:
     r.check(c.platform_framebuffers("rawbind").get(platform) is None and not _bound(c, "rawbind", FBCON),
             f"the console is gone anyway ({platform} released, fbcon unbound)",
             f"{c.platform_framebuffers('rawbind')}; {(c.text('vtconsole.rawbind') or '').strip()}")
+
+
+def vgacon_kernel_facts(c: Capture, r: Report, gpu: str) -> None:
+    r.section("kernel, by hand: unbind vgacon, then bind the boot VGA to vfio-pci")
+    r.check(bool(_bound(c, "before", VGACON)), "vgacon ('(S) VGA+') is bound at boot",
+            (c.text("vtconsole.before") or "").strip())
+    out = (c.text("rawvt.out") or "").strip()
+    r.check("VGA+) exit 0" in out, "the kernel accepts 'echo 0 > vtconN/bind' for vgacon", out)
+    r.check(bool(_bound(c, "rawvt", VGACON)),
+            "…but vgacon stays bound (it is the only console driver; the write is a silent no-op)",
+            (c.text("vtconsole.rawvt") or "").strip())
+    r.check(c.pci("rawbind")[gpu].driver == "vfio-pci", f"{gpu} binds to vfio-pci",
+            c.pci("rawbind")[gpu].driver)
+    deactivate = c.dmesg_lines(rf"{gpu}: vgaarb: deactivate vga console")
+    r.check(bool(deactivate), "dmesg: vgaarb: deactivate vga console", deactivate[:1])
+    r.check(not _bound(c, "rawbind", VGACON), "vfio-pci's bind itself released vgacon",
+            (c.text("vtconsole.rawbind") or "").strip())
+    r.note("platform framebuffers after the bind: " + str(c.platform_framebuffers("rawbind")))

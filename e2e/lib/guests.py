@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 from capture import Capture
-from facts import (cli_ran, console_kept, console_released, kernel_console_facts,
-                   no_iommu_facts, prepared, raw_bind_facts, restored, scan_device,
+from facts import (FBCON, VGACON, cli_ran, console_kept, console_released, kernel_console_facts,
+                   no_iommu_facts, prepared, raw_bind_facts, vgacon_kernel_facts, restored, scan_device,
                    scan_has_conflict)
 from machine import Machine
 from report import Report
@@ -29,7 +29,9 @@ class Guest:
     device: str                                  # what prepare selects (--device)
     expect: Callable[[Capture, Report], None]
     restore: bool = True
-    raw_bind: bool = False
+    raw_bind: bool = False   # end with a hand-made vfio bind (kernel facts)
+    raw_vt: bool = False     # end with hand-made vtconsole unbinds (kernel facts)
+    cli: bool = True         # False: the guest only records kernel facts
 
 
 def uefi_efifb(c: Capture, r: Report) -> None:
@@ -41,7 +43,7 @@ def uefi_efifb(c: Capture, r: Report) -> None:
     scan_has_conflict(c, r, PRIMARY, "vtconsole", "vtcon1")
     prepared(c, r, PRIMARY, members=[PRIMARY])
     console_released(c, r, platform="efi-framebuffer.0", framebuffer="efifb", fbcon=True)
-    restored(c, r, {PRIMARY: None})
+    restored(c, r, {PRIMARY: None}, console=FBCON, platform="efi-framebuffer.0")
 
 
 def bios_vesafb(c: Capture, r: Report) -> None:
@@ -53,7 +55,7 @@ def bios_vesafb(c: Capture, r: Report) -> None:
     scan_has_conflict(c, r, PRIMARY, "vtconsole", "vtcon1")
     prepared(c, r, PRIMARY, members=[PRIMARY])
     console_released(c, r, platform="vesa-framebuffer.0", framebuffer="vesafb", fbcon=True)
-    restored(c, r, {PRIMARY: None})
+    restored(c, r, {PRIMARY: None}, console=FBCON, platform="vesa-framebuffer.0")
 
 
 def bios_vgacon(c: Capture, r: Report) -> None:
@@ -67,7 +69,11 @@ def bios_vgacon(c: Capture, r: Report) -> None:
     scan_has_conflict(c, r, PRIMARY, "vgacon", None)
     prepared(c, r, PRIMARY, members=[PRIMARY])
     console_released(c, r, platform=None, framebuffer=None, fbcon=False, vgacon=True)
-    restored(c, r, {PRIMARY: None})
+    restored(c, r, {PRIMARY: None}, console=VGACON)
+
+
+def bios_vgacon_kernel(c: Capture, r: Report) -> None:
+    vgacon_kernel_facts(c, r, PRIMARY)
 
 
 def dual_gpu_secondary(c: Capture, r: Report) -> None:
@@ -118,6 +124,10 @@ GUESTS = [
           Machine("bios", True, STD_VGA, append="vga=0x317"), PRIMARY, bios_vesafb),
     Guest("bios-vgacon", "SeaBIOS, no vga=: vgacon on the legacy VGA range, no framebuffer driver",
           Machine("bios", True, STD_VGA), PRIMARY, bios_vgacon),
+    Guest("bios-vgacon-kernel", "SeaBIOS, no vga=, no CLI: what the kernel does with a vgacon "
+          "unbind and a vfio-pci bind done by hand",
+          Machine("bios", True, STD_VGA), PRIMARY, bios_vgacon_kernel, cli=False, raw_vt=True,
+          raw_bind=True),
     Guest("dual-gpu-secondary", "OVMF, std VGA (efifb) + secondary-vga: prepare the secondary only",
           Machine("uefi", True, STD_VGA + ("-device", f"secondary-vga,bus=pcie.0,addr=0x5"))
           , SECONDARY, dual_gpu_secondary),

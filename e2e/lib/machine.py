@@ -34,6 +34,8 @@ class Boot:
     device: str
     restore: bool
     raw_bind: bool
+    raw_vt: bool
+    cli: bool
     out_dir: Path
     extra: dict = field(default_factory=dict)
 
@@ -62,7 +64,8 @@ def command_line(m: Machine, b: Boot) -> list[str]:
     append = ["console=tty0", "console=ttyS0,115200", "panic=-1", "no_timer_check", m.append,
               "intel_iommu=on" if m.iommu else "",
               f"gpupt.jar={b.jar}", f"gpupt.java={b.java}", f"gpupt.device={b.device}",
-              "gpupt.restore=1" if b.restore else "", "gpupt.rawbind=1" if b.raw_bind else ""]
+              "gpupt.restore=1" if b.restore else "", "gpupt.rawbind=1" if b.raw_bind else "",
+              "gpupt.rawvt=1" if b.raw_vt else "", "" if b.cli else "gpupt.cli=0"]
     cmd += ["-kernel", str(b.kernel.vmlinuz), "-initrd", str(b.initramfs),
             "-append", " ".join(a for a in append if a),
             # The host's / read-only: the guest runs the host's JDK and the jar from it.

@@ -10,7 +10,6 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.time.Clock;
-import java.time.Duration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -71,6 +70,5 @@ public final class GpuptOperator implements AutoCloseable {
       client.close();
     }, "gpupt-operator-shutdown"));
     // JOSDK's threads are non-daemon; main returns and the process lives until SIGTERM.
-    LOG.debug("grace {}", Duration.ZERO);
   }
 }

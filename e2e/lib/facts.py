@@ -72,7 +72,12 @@ def cli_ran(c: Capture, r: Report, prepare_must_succeed: bool = True) -> None:
         r.check(rc == 0, "prepare exits 0", rc)
     else:
         r.check(rc not in (0, None), "prepare exits non-zero", rc)
-    if rc not in (0, None):
+    prepare = c.json("prepare") or {}
+    for device in prepare.get("devices", []) if isinstance(prepare, dict) else []:
+        steps = "; ".join(f"{s.get('action')}: {s.get('status')}" for s in device.get("steps") or [])
+        r.note(f"prepare {device.get('address')}: {device.get('result')} "
+               f"{device.get('reason') or ''} [{steps}]".replace("  ", " "))
+    if rc not in (0, None) and (c.text("prepare.err") or "").strip():
         r.note("prepare stderr: " + (c.text("prepare.err") or "").strip()[:400].replace("\n", " | "))
 
 

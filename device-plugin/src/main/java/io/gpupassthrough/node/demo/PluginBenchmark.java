@@ -39,6 +39,7 @@ public final class PluginBenchmark {
   private int flips = 10;
   private int idleSeconds = 5;
   private List<String> childFlags = List.of();
+  private Path serveLog;
 
   public static void main(String[] args) throws Exception {
     PluginBenchmark b = new PluginBenchmark();
@@ -100,6 +101,12 @@ public final class PluginBenchmark {
             String.format(Locale.ROOT, "median %.0f ms", health[0]));
         report("RSS after the load above", loadedRss, "MiB", Double.NaN, "");
       }
+    } catch (IllegalStateException e) {
+      System.out.println("FAIL " + e.getMessage() + "; serve's log:");
+      if (serveLog != null && Files.exists(serveLog)) {
+        Files.readAllLines(serveLog).forEach(l -> System.out.println("  " + l));
+      }
+      ok = false;
     } finally {
       deleteTree(work);
     }
@@ -107,15 +114,24 @@ public final class PluginBenchmark {
   }
 
   private Process startServe(Path hostRoot, Path pluginDir) throws IOException {
+    serveLog = hostRoot.resolveSibling("serve.log");
     List<String> cmd = new ArrayList<>();
     cmd.add(ProcessHandle.current().info().command().orElse("java"));
     cmd.addAll(childFlags);
     cmd.addAll(List.of("-jar", jar.toString(), "serve", "--host-root", hostRoot.toString(),
-        "--device-plugin-dir", pluginDir.toString(), "--node-name", "bench", "--metrics-port", "0"));
+        "--device-plugin-dir", pluginDir.toString(), "--node-name", "bench",
+        "--metrics-address", "127.0.0.1", "--metrics-port", Integer.toString(freePort())));
     return new ProcessBuilder(cmd)
         .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-        .redirectError(ProcessBuilder.Redirect.INHERIT)
+        .redirectError(serveLog.toFile())
         .start();
+  }
+
+  /** /metrics stays on, as on a node, so its cost is part of the figures. */
+  private static int freePort() throws IOException {
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+      return s.getLocalPort();
+    }
   }
 
   /** SIGTERM, then the contract: exit 0 and our socket removed. */

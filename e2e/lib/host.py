@@ -54,6 +54,14 @@ def run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, check=True, **kw)
 
 
+def sbin_tool(name: str) -> str:
+    """depmod / modprobe live in /usr/sbin, which a non-login PATH may lack."""
+    found = shutil.which(name, path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"]))
+    if not found:
+        raise SetupError(f"{name} not found (Debian package kmod)")
+    return found
+
+
 def ensure_packages(install: bool) -> None:
     missing = [pkg for pkg, probe in PACKAGES.items() if not Path(probe).exists()]
     if not missing:
@@ -135,7 +143,7 @@ def fetch_kernel(series: str | None = None) -> Kernel:
     shutil.rmtree(root, ignore_errors=True)
     run(["dpkg-deb", "-x", str(debs[0]), str(root)])
     # The package ships no modules.dep (its postinst runs depmod); make it here.
-    run(["depmod", "-b", str(root), release])
+    run([sbin_tool("depmod"), "-b", str(root), release])
     shutil.rmtree(download)
     return kernel
 
@@ -144,7 +152,7 @@ def module_load_order(kernel: Kernel) -> list[Path]:
     """Module files (relative to the modules dir) in load order, each once."""
     order: list[Path] = []
     for module in GUEST_MODULES:
-        out = subprocess.run(["modprobe", "-d", str(kernel.root), "-S", kernel.release,
+        out = subprocess.run([sbin_tool("modprobe"), "-d", str(kernel.root), "-S", kernel.release,
                               "--show-depends", module], check=True, capture_output=True,
                              text=True).stdout
         for line in out.splitlines():

@@ -16,6 +16,13 @@ def _hex(value) -> str | None:
     return None if value is None else str(value).lower().removeprefix("0x")
 
 
+def _as_int(hex_text) -> int | None:
+    try:
+        return int(str(hex_text), 16)
+    except ValueError:
+        return None
+
+
 def bar0(c: Capture, phase: str, gpu: str) -> IomemRange | None:
     """The GPU's largest memory range in /proc/iomem: BAR0, the VRAM of qemu's VGA devices."""
     ranges = [r for r in c.iomem(phase) if r.name == gpu]
@@ -116,12 +123,10 @@ def scan_has_conflict(c: Capture, r: Report, address: str, kind: str | None, nam
     r.check(bool(match), f"scan: {address} conflict {kind} {name or ''}".rstrip(), conflicts)
     if match and iomem_name:
         fb = next(iter(c.iomem_named("before", iomem_name)), None)
-        got = (_hex(match[0].get("start")), _hex(match[0].get("end")))
-        want = (f"{fb.start:x}", f"{fb.end:x}") if fb else None
-        r.check(fb is not None and tuple(v.lstrip("0") if v else v for v in got)
-                == tuple(v.lstrip("0") for v in want),
+        got = (match[0].get("start"), match[0].get("end"))
+        r.check(fb is not None and _as_int(got[0]) == fb.start and _as_int(got[1]) == fb.end,
                 f"scan: the {kind} conflict's range is the kernel's '{iomem_name}' iomem range",
-                f"{got} vs {want}")
+                f"{got} vs {_fmt(fb)}")
 
 
 def prepared(c: Capture, r: Report, gpu: str, members: list[str], bridges: list[str] = (),

@@ -24,6 +24,7 @@ import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
+import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
 import io.javaoperatorsdk.operator.api.reconciler.MaxReconciliationInterval;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
@@ -43,6 +44,8 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Reconciles {@code GpuPassthrough}: syncs the shared objects every resource contributes to (agent
@@ -56,6 +59,7 @@ import java.util.stream.Collectors;
 public class GpuPassthroughReconciler implements Reconciler<GpuPassthrough>, Cleaner<GpuPassthrough> {
   /** How often a deletion re-checks restore progress when no node event arrives. */
   static final Duration RESTORE_POLL = Duration.ofSeconds(5);
+  private static final Logger LOG = LoggerFactory.getLogger(GpuPassthroughReconciler.class);
 
   private final KubernetesClient client;
   private final OperatorConfig config;
@@ -124,6 +128,23 @@ public class GpuPassthroughReconciler implements Reconciler<GpuPassthrough>, Cle
       statusRecorder.record(resource, status);
       return UpdateControl.<GpuPassthrough>noUpdate();
     });
+  }
+
+  /** Unexpected failures: counted, shown as {@code Ready=False/ReconcileError}, retried with backoff. */
+  @Override
+  public ErrorStatusUpdateControl<GpuPassthrough> updateErrorStatus(
+      GpuPassthrough resource, Context<GpuPassthrough> context, Exception e) {
+    metrics.reconcileFailed();
+    String error = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    LOG.warn("GpuPassthrough {}: reconcile failed: {}", resource.getMetadata().getName(), error);
+    try {
+      statusRecorder.record(resource, StatusAggregator.failed(resource.getMetadata().getGeneration(),
+          statusRecorder.previous(resource), error, clock.instant()));
+    } catch (RuntimeException writeFailure) {
+      LOG.warn("GpuPassthrough {}: could not record the failure in status: {}", resource.getMetadata().getName(),
+          writeFailure.getMessage());
+    }
+    return ErrorStatusUpdateControl.noStatusUpdate();
   }
 
   /**

@@ -234,4 +234,53 @@ class GpuPassthroughOperatorIT {
     assertThat(metrics.body()).contains("gpupt_operator_status_writes_total", "gpupt_operator_reconcile_seconds_count",
         "gpupt_operator_managed_nodes 1.0");
   }
+
+  @Test
+  void unexpectedFailureShowsAsNotReadyWithTheError() {
+    for (String name : List.of("kubevirt", "kubevirt-copy")) {
+      cluster.client.genericKubernetesResources("kubevirt.io/v1", "KubeVirt").inNamespace("kubevirt")
+          .resource(new io.fabric8.kubernetes.api.model.GenericKubernetesResourceBuilder()
+              .withApiVersion("kubevirt.io/v1").withKind("KubeVirt")
+              .withNewMetadata().withName(name).withNamespace("kubevirt").endMetadata().build())
+          .create();
+    }
+    cluster.create(gpt("a10", Map.of(), vendors("10de")));
+    await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
+        assertThat(condition(cluster.get("a10"), "Ready")).hasValueSatisfying(c -> {
+          assertThat(c.getStatus()).isEqualTo("False");
+          assertThat(c.getReason()).isEqualTo("ReconcileError");
+          assertThat(c.getMessage()).contains("found 2 KubeVirt resources in namespace kubevirt");
+        }));
+  }
+
+  @Test
+  void settledClusterIsNotRewrittenAndNodesLeavingTheSelectorLoseTheirState() {
+    cluster.node("gpu-a", Map.of("gpu", "true"));
+    cluster.node("gpu-b", Map.of("gpu", "true"));
+    cluster.create(gpt("a10", Map.of("gpu", "true"), vendors("10de")));
+    await().atMost(Duration.ofSeconds(20)).until(() -> cluster.state("gpu-a") != null && cluster.state("gpu-b") != null);
+    cluster.report("gpu-a", List.of(device("a10", "0000:01:00.0", "nvidia.com/GA102GL_A10", true, null)), List.of());
+    cluster.report("gpu-b", List.of(device("a10", "0000:01:00.0", "nvidia.com/GA102GL_A10", true, null)), List.of());
+    await().atMost(Duration.ofSeconds(20)).until(() -> "True".equals(conditionStatus(cluster.get("a10"), "Ready")));
+    String settled = cluster.get("a10").getMetadata().getResourceVersion();
+    double writes = cluster.operator().metrics().statusWrites();
+
+    // An unrelated node triggers a full pass; nothing about a10 changed, so nothing is written.
+    cluster.node("cpu-c", Map.of());
+    await().atMost(Duration.ofSeconds(10)).until(() -> cluster.registry.get("gpupt_operator_status_writes_skipped")
+        .counter().count() > 0 && cluster.operator().metrics().reconcile().count() > 3);
+    assertThat(cluster.get("a10").getMetadata().getResourceVersion()).isEqualTo(settled);
+    assertThat(cluster.operator().metrics().statusWrites()).isEqualTo(writes);
+
+    cluster.client.nodes().withName("gpu-b").edit(n -> {
+      n.getMetadata().getLabels().remove("gpu");
+      return n;
+    });
+    await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
+      assertThat(cluster.state("gpu-b")).isNull();
+      GpuPassthrough g = cluster.get("a10");
+      assertThat(g.getStatus().getNodesMatched()).isEqualTo(1);
+      assertThat(g.getStatus().getDevicesAdvertised()).isEqualTo(1);
+    });
+  }
 }

@@ -2,6 +2,7 @@ package io.gpupassthrough.api.v1alpha1;
 
 import io.fabric8.generator.annotation.Pattern;
 import io.fabric8.generator.annotation.Required;
+import java.util.Objects;
 
 /**
  * One {@link GpuPassthrough}'s claim on a node, as the operator hands it to that node's agent. The
@@ -62,5 +63,15 @@ public class DeviceClaim {
 
   public void setIncludeIommuGroupCompanions(Boolean includeIommuGroupCompanions) {
     this.includeIommuGroupCompanions = includeIommuGroupCompanions;
+  }
+
+  @Override
+  public boolean equals(Object other) {
+    return other instanceof DeviceClaim o && Objects.equals(owner, o.owner) && Objects.equals(selector, o.selector) && Objects.equals(resourceName, o.resourceName) && Objects.equals(consoleConflicts, o.consoleConflicts) && Objects.equals(includeIommuGroupCompanions, o.includeIommuGroupCompanions);
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(owner, selector, resourceName, consoleConflicts, includeIommuGroupCompanions);
   }
 }

@@ -2,6 +2,7 @@ package io.gpupassthrough.api.v1alpha1;
 
 import io.fabric8.generator.annotation.ValidationRule;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * Which PCI functions on a node a {@link GpuPassthrough} claims. Either explicit {@code addresses},
@@ -58,5 +59,15 @@ public class DeviceSelector {
 
   public void setAddresses(List<String> addresses) {
     this.addresses = addresses;
+  }
+
+  @Override
+  public boolean equals(Object other) {
+    return other instanceof DeviceSelector o && Objects.equals(vendorIds, o.vendorIds) && Objects.equals(deviceIds, o.deviceIds) && Objects.equals(classes, o.classes) && Objects.equals(addresses, o.addresses);
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(vendorIds, deviceIds, classes, addresses);
   }
 }

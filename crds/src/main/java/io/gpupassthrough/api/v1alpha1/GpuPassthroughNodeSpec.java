@@ -32,4 +32,14 @@ public class GpuPassthroughNodeSpec {
   public void setRestore(List<RestoreRequest> restore) {
     this.restore = restore;
   }
+
+  @Override
+  public boolean equals(Object other) {
+    return other instanceof GpuPassthroughNodeSpec o && Objects.equals(claims, o.claims) && Objects.equals(restore, o.restore);
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(claims, restore);
+  }
 }

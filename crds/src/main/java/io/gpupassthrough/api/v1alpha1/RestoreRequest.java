@@ -2,6 +2,7 @@ package io.gpupassthrough.api.v1alpha1;
 
 import io.fabric8.generator.annotation.Required;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * A deleted {@link GpuPassthrough} (with {@code restoreOnDelete}) asks this node to give its devices
@@ -31,5 +32,15 @@ public class RestoreRequest {
 
   public void setAddresses(List<String> addresses) {
     this.addresses = addresses;
+  }
+
+  @Override
+  public boolean equals(Object other) {
+    return other instanceof RestoreRequest o && Objects.equals(owner, o.owner) && Objects.equals(addresses, o.addresses);
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(owner, addresses);
   }
 }

@@ -73,7 +73,7 @@ class CrdSchemaTest {
   void specDefaultsAndEnumsMatchTheDesign() throws IOException {
     JSONSchemaProps spec = at(schema(load("gpupassthroughs.gpupassthrough.io-v1.yml")), "spec");
     assertThat(spec.getRequired()).containsExactly("devices");
-    assertThat(at(spec, "consoleConflicts").getEnum()).extracting(n -> ((com.fasterxml.jackson.databind.JsonNode) n).asText())
+    assertThat(at(spec, "consoleConflicts").getEnum()).extracting(com.fasterxml.jackson.databind.JsonNode::asText)
         .containsExactly("Detach", "Fail", "Ignore");
     assertThat(at(spec, "consoleConflicts").getDefault().asText()).isEqualTo("Detach");
     assertThat(at(spec, "includeIommuGroupCompanions").getDefault().asBoolean()).isTrue();
@@ -91,7 +91,7 @@ class CrdSchemaTest {
   void nodeStatusReasonIsOneOfTheSharedCodes() throws IOException {
     JSONSchemaProps reason =
         at(schema(load("gpupassthroughnodes.gpupassthrough.io-v1.yml")), "status", "devices", "[]", "reason");
-    assertThat(reason.getEnum()).extracting(n -> ((com.fasterxml.jackson.databind.JsonNode) n).asText())
+    assertThat(reason.getEnum()).extracting(com.fasterxml.jackson.databind.JsonNode::asText)
         .containsExactlyInAnyOrderElementsOf(Stream.of(Reason.values()).map(Reason::code).toList());
   }
 

@@ -32,6 +32,7 @@ public final class KubeVirtPermissions {
   /** Without a watch on the KubeVirt CR, this is how soon someone else's edit gets re-checked. */
   static final Duration RECHECK = Duration.ofMinutes(5);
   private static final Logger LOG = LoggerFactory.getLogger(KubeVirtPermissions.class);
+  private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
 
   /** What the last pass found. */
   public enum Outcome { PERMITTED, NO_KUBEVIRT }
@@ -110,7 +111,7 @@ public final class KubeVirtPermissions {
       return Set.of();
     }
     try {
-      return new TreeSet<>(Serialization.jsonMapper().readValue(a.get(OWNED_ANNOTATION),
+      return new TreeSet<>(JSON.readValue(a.get(OWNED_ANNOTATION),
           new TypeReference<List<String>>() {}));
     } catch (java.io.IOException | RuntimeException e) {
       throw new IllegalStateException("annotation " + OWNED_ANNOTATION + " on KubeVirt "

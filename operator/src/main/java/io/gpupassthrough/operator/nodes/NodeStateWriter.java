@@ -1,13 +1,11 @@
 package io.gpupassthrough.operator.nodes;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
-import io.fabric8.kubernetes.client.utils.Serialization;
 import io.gpupassthrough.api.v1alpha1.GpuPassthrough;
 import io.gpupassthrough.api.v1alpha1.GpuPassthroughNode;
 import io.gpupassthrough.api.v1alpha1.GpuPassthroughNodeSpec;
@@ -169,8 +167,6 @@ public final class NodeStateWriter {
   }
 
   static boolean sameSpec(GpuPassthroughNodeSpec a, GpuPassthroughNodeSpec b) {
-    JsonNode ja = Serialization.jsonMapper().valueToTree(a);
-    JsonNode jb = Serialization.jsonMapper().valueToTree(b);
-    return ja.equals(jb);
+    return java.util.Objects.equals(a, b);
   }
 }

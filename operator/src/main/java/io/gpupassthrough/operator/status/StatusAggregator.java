@@ -35,6 +35,7 @@ public final class StatusAggregator {
   public static final String NO_BLOCKED_DEVICES = "NoBlockedDevices";
   public static final String NO_CONFLICT = "NoConflict";
   public static final String RESTORING = "Restoring";
+  public static final String RECONCILE_ERROR = "ReconcileError";
 
   private StatusAggregator() {}
 
@@ -122,6 +123,34 @@ public final class StatusAggregator {
           advertised + " devices advertised on " + ready + " nodes");
     }
     conditions.add(0, readyCond);
+    s.setConditions(withTransitions(conditions, previous, generation, now));
+    return s;
+  }
+
+  /**
+   * An unexpected failure of a pass: {@code Ready=False} with the error, the other conditions and
+   * counts as they were (the pass did not get far enough to know better).
+   */
+  public static GpuPassthroughStatus failed(long generation, GpuPassthroughStatus previous, String error, Instant now) {
+    GpuPassthroughStatus s = new GpuPassthroughStatus();
+    s.setObservedGeneration(generation);
+    if (previous != null) {
+      s.setNodesMatched(previous.getNodesMatched());
+      s.setNodesReady(previous.getNodesReady());
+      s.setDevicesAdvertised(previous.getDevicesAdvertised());
+      s.setDevicesBlocked(previous.getDevicesBlocked());
+    }
+    List<Condition> conditions = new ArrayList<>();
+    conditions.add(cond(ConditionType.READY, false, RECONCILE_ERROR, "reconcile failed (will retry): " + error));
+    if (previous != null && previous.getConditions() != null) {
+      for (Condition c : previous.getConditions()) {
+        if (!c.getType().equals(ConditionType.READY.type())) {
+          Condition copy = cond(ConditionType.READY, "True".equals(c.getStatus()), c.getReason(), c.getMessage());
+          copy.setType(c.getType());
+          conditions.add(copy);
+        }
+      }
+    }
     s.setConditions(withTransitions(conditions, previous, generation, now));
     return s;
   }

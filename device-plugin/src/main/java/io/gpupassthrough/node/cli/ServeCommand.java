@@ -111,6 +111,12 @@ public final class ServeCommand implements Callable<Integer> {
           nodeName,
           pluginDir,
           agent.metricsPort().map(p -> ", /healthz and /metrics on port " + p).orElse(""));
+      if (agent.advertiser().servers().isEmpty()) {
+        log.info(
+            "node {}: no GPU is verified on vfio-pci yet (see 'gpupt-node scan'); rescanning every {} s",
+            nodeName,
+            rescanSeconds);
+      }
       stop.await();
       log.info("node {}: shutting down", nodeName);
     } catch (InterruptedException e) {

@@ -191,8 +191,15 @@ public final class KubeletConnection implements AutoCloseable {
       if (!t.server.socketPresent()) {
         // The kubelet removes every plugin socket when it starts.
         log.info("{}: socket {} was removed; serving again", t.server.resource(), t.server.socket());
-        t.server.restart();
         t.registeredWith = null;
+        try {
+          t.server.restart();
+        } catch (RuntimeException e) {
+          // E.g. the directory itself is gone for a moment; keep the loop alive and retry.
+          t.transition(State.WAITING_FOR_KUBELET, "cannot serve again: " + e.getMessage());
+          wait = Math.min(wait, t.backoff.toMillis());
+          continue;
+        }
       }
       if (t.registeredWith != null
           && (recreated || !Objects.equals(t.registeredWith, kubeletIdentity))) {

@@ -30,6 +30,7 @@ import io.javaoperatorsdk.operator.api.reconciler.MaxReconciliationInterval;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
+import io.javaoperatorsdk.operator.processing.event.rate.RateLimited;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.IndexerResourceCache;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
@@ -56,6 +57,9 @@ import org.slf4j.LoggerFactory;
 @ControllerConfiguration(
     name = "gpupassthrough",
     maxReconciliationInterval = @MaxReconciliationInterval(interval = 10, timeUnit = TimeUnit.MINUTES))
+// A pass looks at every node; when 1,000 agents report within seconds, events for one resource
+// are coalesced into at most this many passes instead of one pass per report.
+@RateLimited(maxReconciliations = 5, within = 1, unit = TimeUnit.SECONDS)
 public class GpuPassthroughReconciler implements Reconciler<GpuPassthrough>, Cleaner<GpuPassthrough> {
   /** How often a deletion re-checks restore progress when no node event arrives. */
   static final Duration RESTORE_POLL = Duration.ofSeconds(5);
@@ -77,7 +81,7 @@ public class GpuPassthroughReconciler implements Reconciler<GpuPassthrough>, Cle
     this.clock = clock;
     this.metrics = metrics;
     this.events = new EventRecorder(client, config.namespace(), clock);
-    this.statusRecorder = new StatusRecorder(client, events, metrics);
+    this.statusRecorder = new StatusRecorder(client, events, metrics, clock);
   }
 
   @Override
@@ -125,8 +129,9 @@ public class GpuPassthroughReconciler implements Reconciler<GpuPassthrough>, Cle
           NodeReports.forResource(name, r.plan(), r.nodeStates()),
           r.plan().conflicts(name),
           clock.instant());
-      statusRecorder.record(resource, status);
-      return UpdateControl.<GpuPassthrough>noUpdate();
+      UpdateControl<GpuPassthrough> done = UpdateControl.noUpdate();
+      statusRecorder.record(resource, status).ifPresent(wait -> done.rescheduleAfter(Math.max(1, wait.toMillis())));
+      return done;
     });
   }
 

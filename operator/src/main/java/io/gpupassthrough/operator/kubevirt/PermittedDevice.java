@@ -19,8 +19,12 @@ public record PermittedDevice(String pciVendorSelector, String resourceName) imp
     return pciVendorSelector.toUpperCase(Locale.ROOT) + "=" + resourceName;
   }
 
+  private static final java.util.Comparator<PermittedDevice> ORDER =
+      java.util.Comparator.comparing((PermittedDevice p) -> p.pciVendorSelector(), String.CASE_INSENSITIVE_ORDER)
+          .thenComparing(PermittedDevice::resourceName);
+
   @Override
   public int compareTo(PermittedDevice o) {
-    return key().compareTo(o.key());
+    return ORDER.compare(this, o);
   }
 }

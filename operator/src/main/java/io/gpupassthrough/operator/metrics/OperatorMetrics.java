@@ -12,6 +12,7 @@ public final class OperatorMetrics {
   private final Counter reconcileErrors;
   private final Counter statusWrites;
   private final Counter statusSkips;
+  private final Counter statusDeferrals;
   private final Counter nodeStateWrites;
   private final Counter kubevirtWrites;
   private final AtomicInteger managedNodes = new AtomicInteger();
@@ -26,6 +27,8 @@ public final class OperatorMetrics {
         .register(registry);
     statusSkips = Counter.builder("gpupt_operator_status_writes_skipped")
         .description("status computations that matched what was written, so no patch").register(registry);
+    statusDeferrals = Counter.builder("gpupt_operator_status_writes_deferred")
+        .description("status changes held back to rate-limit writes while only counts move").register(registry);
     nodeStateWrites = Counter.builder("gpupt_operator_node_state_writes")
         .description("GpuPassthroughNode creates, spec patches and deletes").register(registry);
     kubevirtWrites = Counter.builder("gpupt_operator_kubevirt_writes").register(registry);
@@ -51,6 +54,10 @@ public final class OperatorMetrics {
 
   public void statusWriteSkipped() {
     statusSkips.increment();
+  }
+
+  public void statusWriteDeferred() {
+    statusDeferrals.increment();
   }
 
   public double statusWrites() {

@@ -185,10 +185,14 @@ public final class ClusterPlanner {
         }
       }
     }
+    // Thousands of devices, a handful of distinct models: dedupe on the raw fields first.
+    record Reported(String vendor, String device, String resourceName) {}
+    Set<Reported> seen = new java.util.HashSet<>();
     for (GpuPassthroughNode n : states) {
       for (DeviceStatus d : reported(n)) {
         if (d.getOwner() != null && permitting.contains(d.getOwner()) && d.getResourceName() != null
-            && d.getVendor() != null && d.getDevice() != null) {
+            && d.getVendor() != null && d.getDevice() != null
+            && seen.add(new Reported(d.getVendor(), d.getDevice(), d.getResourceName()))) {
           out.add(PermittedDevice.of(d.getVendor(), d.getDevice(), d.getResourceName()));
         }
       }

@@ -4,6 +4,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.gpupassthrough.operator.metrics.OperatorMetrics;
 import io.gpupassthrough.operator.probes.ProbeServer;
+import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
 import io.javaoperatorsdk.operator.Operator;
 import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -20,6 +21,7 @@ public final class GpuptOperator implements AutoCloseable {
   private final Operator operator;
   private final ProbeServer probes;
   private final OperatorMetrics metrics;
+  private volatile boolean closing;
 
   /** Builds and starts the operator against {@code client}. */
   public GpuptOperator(KubernetesClient client, OperatorConfig config, Clock clock, PrometheusMeterRegistry registry)
@@ -33,7 +35,7 @@ public final class GpuptOperator implements AutoCloseable {
           .withSSABasedCreateUpdateMatchForDependentResources(false)
           .withUseSSAToPatchPrimaryResource(false);
       if (config.leaderElection()) {
-        o.withLeaderElectionConfiguration(new LeaderElectionConfiguration(OperatorConfig.LEASE_NAME, config.namespace()));
+        o.withLeaderElectionConfiguration(leaderElection(config));
       }
     });
     operator.register(new GpuPassthroughReconciler(client, config, clock, metrics));
@@ -46,6 +48,27 @@ public final class GpuptOperator implements AutoCloseable {
         config.agentImage(), probes.port());
   }
 
+  /**
+   * Losing the Lease while running must end the process (another replica is reconciling now), but
+   * our own {@link #close()} also "stops leading", and exiting from inside a shutdown hook would
+   * deadlock the JVM. So JOSDK's exit-on-stop is off and this callback exits unless we are closing.
+   */
+  private LeaderElectionConfiguration leaderElection(OperatorConfig config) {
+    LeaderCallbacks callbacks = new LeaderCallbacks(
+        () -> LOG.info("leading: this replica reconciles (Lease {}/{})", config.namespace(), OperatorConfig.LEASE_NAME),
+        () -> {
+          if (!closing) {
+            LOG.error("lost the Lease {}/{}; exiting so only the new leader reconciles", config.namespace(),
+                OperatorConfig.LEASE_NAME);
+            System.exit(1);
+          }
+        },
+        leader -> LOG.info("leader is {}", leader));
+    return new LeaderElectionConfiguration(OperatorConfig.LEASE_NAME, config.namespace(),
+        LeaderElectionConfiguration.LEASE_DURATION_DEFAULT_VALUE, LeaderElectionConfiguration.RENEW_DEADLINE_DEFAULT_VALUE,
+        LeaderElectionConfiguration.RETRY_PERIOD_DEFAULT_VALUE, null, callbacks, false);
+  }
+
   public OperatorMetrics metrics() {
     return metrics;
   }
@@ -56,6 +79,7 @@ public final class GpuptOperator implements AutoCloseable {
 
   @Override
   public void close() {
+    closing = true;
     probes.close();
     operator.stop();
   }

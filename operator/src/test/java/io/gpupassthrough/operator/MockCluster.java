@@ -12,7 +12,11 @@ import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectRulesReview;
+import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectRulesReviewBuilder;
 import io.fabric8.mockwebserver.Context;
+import io.fabric8.mockwebserver.http.MockResponse;
+import io.fabric8.mockwebserver.http.RecordedRequest;
 import io.fabric8.mockwebserver.MockWebServer;
 import io.gpupassthrough.api.v1alpha1.DeviceHealth;
 import io.gpupassthrough.api.v1alpha1.DeviceSelector;
@@ -47,7 +51,7 @@ final class MockCluster implements AutoCloseable {
   private GpuptOperator operator;
 
   MockCluster() throws IOException {
-    server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(), new KubernetesCrudDispatcher(), false);
+    server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(), new AuthorizingCrudDispatcher(), false);
     server.init();
     client = server.createClient();
     for (String crd : List.of("gpupassthroughs.gpupassthrough.io-v1.yml", "gpupassthroughnodes.gpupassthrough.io-v1.yml")) {
@@ -60,7 +64,12 @@ final class MockCluster implements AutoCloseable {
   }
 
   MockCluster start(Duration restoreTimeout) throws IOException {
-    OperatorConfig config = new OperatorConfig(NAMESPACE, "example.org/gpupt-node:test", "kubevirt", restoreTimeout, 0, false);
+    return start(restoreTimeout, false);
+  }
+
+  MockCluster start(Duration restoreTimeout, boolean leaderElection) throws IOException {
+    OperatorConfig config =
+        new OperatorConfig(NAMESPACE, "example.org/gpupt-node:test", "kubevirt", restoreTimeout, 0, leaderElection);
     operator = new GpuptOperator(client, config, Clock.systemUTC(), registry);
     return this;
   }
@@ -76,6 +85,29 @@ final class MockCluster implements AutoCloseable {
     }
     client.close();
     server.destroy();
+  }
+
+  /**
+   * CRUD mode plus one answer the mock server lacks: JOSDK checks its Lease permissions with a
+   * SelfSubjectRulesReview before leader election, and the mock has no authorizer. The answer is
+   * what a review by an identity holding the deployed operator Role's lease rule returns.
+   */
+  static final class AuthorizingCrudDispatcher extends KubernetesCrudDispatcher {
+    @Override
+    public MockResponse handleCreate(RecordedRequest request) {
+      if (request.getPath().startsWith("/apis/authorization.k8s.io/v1/selfsubjectrulesreviews")) {
+        SelfSubjectRulesReview review = new SelfSubjectRulesReviewBuilder()
+            .withNewMetadata().endMetadata()
+            .withNewSpec().withNamespace(NAMESPACE).endSpec()
+            .withNewStatus().withIncomplete(false)
+              .addNewResourceRule().withApiGroups("coordination.k8s.io").withResources("leases")
+                  .withVerbs("get", "create", "update").endResourceRule()
+            .endStatus().build();
+        return new MockResponse().setResponseCode(201)
+            .setBody(io.fabric8.kubernetes.client.utils.Serialization.asJson(review));
+      }
+      return super.handleCreate(request);
+    }
   }
 
   /** The KubeVirt CRD as KubeVirt installs it, reduced to what the mock server needs. */

@@ -41,6 +41,7 @@ public final class DeviceAdvertiser implements AutoCloseable {
   private final ScheduledExecutorService poller =
       Executors.newSingleThreadScheduledExecutor(UnixSocketTransport.daemonThreads("gpupt-health"));
   private String lastReadError;
+  private final Map<ResourceName, String> startError = new LinkedHashMap<>();
 
   public DeviceAdvertiser(
       DeviceInventory inventory,
@@ -123,7 +124,16 @@ public final class DeviceAdvertiser implements AutoCloseable {
         metrics.healthChange(e.getKey());
       }
       if (created) {
-        kubelet.add(server);
+        try {
+          kubelet.add(server);
+          startError.remove(e.getKey());
+        } catch (RuntimeException failed) {
+          // Not serving: forget the server so the next pass tries again; log once per cause.
+          servers.remove(e.getKey());
+          if (!String.valueOf(failed.getMessage()).equals(startError.put(e.getKey(), String.valueOf(failed.getMessage())))) {
+            log.error("{}: cannot serve, retrying every {} ms: {}", e.getKey(), poll.toMillis(), failed.getMessage());
+          }
+        }
       }
     }
   }

@@ -20,18 +20,19 @@ public final class PluginMetrics {
     return registry;
   }
 
-  /** Exposes healthy/unhealthy device counts of a resource as gauges. */
+  /** Exposes healthy/unhealthy device counts of a resource as gauges (the latest feed wins). */
   void track(ResourceName resource, DeviceListFeed feed) {
-    if (feeds.putIfAbsent(resource.toString(), feed) != null) {
-      return;
+    String key = resource.toString();
+    if (feeds.put(key, feed) != null) {
+      return; // gauges already registered; they read the map, so they follow the new feed
     }
     for (DeviceHealth health : DeviceHealth.values()) {
       Gauge.builder(
               "gpupt.devices",
-              feed,
-              f -> f.devices().values().stream().filter(d -> d.health() == health).count())
+              feeds,
+              m -> m.get(key).devices().values().stream().filter(d -> d.health() == health).count())
           .description("Devices advertised to the kubelet, by resource and health")
-          .tag("resource", resource.toString())
+          .tag("resource", key)
           .tag("health", health.kubeletValue())
           .register(registry);
     }

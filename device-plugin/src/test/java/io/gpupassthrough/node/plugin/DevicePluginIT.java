@@ -326,4 +326,20 @@ class DevicePluginIT {
                 assertThat(FakeKubelet.health(kubelet.latest("gpupassthrough.io/1002_73bf")))
                     .containsExactly("0000:81:00.0=Healthy"));
   }
+
+  @Test
+  void aServerThatCannotBindIsRetriedUntilItCan() throws IOException {
+    // Something else occupies the socket path (here a non-empty directory, so it cannot be removed).
+    Path socket = dir.resolve(ResourceName.parse(RESOURCE).socketFileName());
+    Files.createDirectories(socket.resolve("in-the-way"));
+    kubelet.start();
+    startPlugin();
+    assertThat(advertiser.servers()).isEmpty();
+
+    Files.delete(socket.resolve("in-the-way"));
+    Files.delete(socket);
+
+    awaitRegistrations(1);
+    assertThat(kubelet.allocate(RESOURCE, List.of("0000:01:00.0")).getContainerResponsesCount()).isEqualTo(1);
+  }
 }

@@ -28,7 +28,7 @@ class CrdSnapshotTest {
         .as("committed CRD %s is missing; refresh it with: %s", committed, REFRESH)
         .exists();
     assertThat(Files.readString(committed))
-        .as("committed CRD %s is stale (the model classes changed); refresh it with: %s", committed, REFRESH)
+        .as("committed CRD %s differs from what the generator produces from the model classes (never edit it by hand); refresh it with: %s", committed.normalize(), REFRESH)
         .isEqualTo(Files.readString(generated));
   }
 }

@@ -64,7 +64,7 @@ class NodeAgentIT {
   }
 
   @Test
-  void healthzFailsWhenAServerLostItsSocketAndRecoversAfterTheRestart() throws Exception {
+  void aServerWhoseSocketWasDeletedServesAgainWithoutAKubelet() throws Exception {
     // No kubelet: nothing re-creates the socket for us except the agent's own watcher.
     FakeInventory host = new FakeInventory().add(FakeInventory.gpu("0000:01:00.0", 3, 0));
     agent =

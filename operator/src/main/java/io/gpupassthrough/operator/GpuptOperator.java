@@ -7,6 +7,7 @@ import io.gpupassthrough.operator.probes.ProbeServer;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
 import io.javaoperatorsdk.operator.Operator;
 import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
+import io.javaoperatorsdk.operator.monitoring.micrometer.MicrometerMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
@@ -33,7 +34,9 @@ public final class GpuptOperator implements AutoCloseable {
           // No server-side apply: the fabric8 mock server cannot do it, and the operator's
           // writes (merge patches of status and node specs) do not need field ownership.
           .withSSABasedCreateUpdateMatchForDependentResources(false)
-          .withUseSSAToPatchPrimaryResource(false);
+          .withUseSSAToPatchPrimaryResource(false)
+          // Controller-level meters only: per-resource meters would grow with every GpuPassthrough.
+          .withMetrics(MicrometerMetrics.withoutPerResourceMetrics(registry));
       if (config.leaderElection()) {
         o.withLeaderElectionConfiguration(leaderElection(config));
       }

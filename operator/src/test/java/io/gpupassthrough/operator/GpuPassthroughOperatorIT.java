@@ -232,7 +232,7 @@ class GpuPassthroughOperatorIT {
         java.net.http.HttpResponse.BodyHandlers.ofString());
     assertThat(metrics.statusCode()).isEqualTo(200);
     assertThat(metrics.body()).contains("gpupt_operator_status_writes_total", "gpupt_operator_reconcile_seconds_count",
-        "gpupt_operator_managed_nodes 1.0");
+        "gpupt_operator_managed_nodes 1.0", "operator_sdk_reconciliations_");
   }
 
   @Test

@@ -33,6 +33,10 @@ final class ClusterSync {
     this.kubevirt = kubevirt;
   }
 
+  void close() {
+    nodeStates.close();
+  }
+
   /** @param finished resources whose deletion is complete and must no longer count */
   synchronized Result sync(Supplier<ClusterView> observe, Set<String> finished) {
     ClusterView view = observe.get();

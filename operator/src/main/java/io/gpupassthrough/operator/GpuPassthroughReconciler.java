@@ -60,7 +60,7 @@ import org.slf4j.LoggerFactory;
 // A pass looks at every node; when 1,000 agents report within seconds, events for one resource
 // are coalesced into at most this many passes instead of one pass per report.
 @RateLimited(maxReconciliations = 5, within = 1, unit = TimeUnit.SECONDS)
-public class GpuPassthroughReconciler implements Reconciler<GpuPassthrough>, Cleaner<GpuPassthrough> {
+public class GpuPassthroughReconciler implements Reconciler<GpuPassthrough>, Cleaner<GpuPassthrough>, AutoCloseable {
   /** How often a deletion re-checks restore progress when no node event arrives. */
   static final Duration RESTORE_POLL = Duration.ofSeconds(5);
   private static final Logger LOG = LoggerFactory.getLogger(GpuPassthroughReconciler.class);
@@ -201,6 +201,14 @@ public class GpuPassthroughReconciler implements Reconciler<GpuPassthrough>, Cle
     Map<String, GpuPassthroughNode> states = new HashMap<>();
     nodeStates.list().forEach(s -> states.put(s.getMetadata().getName(), s));
     return new ClusterView(context.getPrimaryCache().list().toList(), nodes.list().toList(), states);
+  }
+
+  /** Stops the write pool; call after the operator has stopped. */
+  @Override
+  public void close() {
+    if (cluster != null) {
+      cluster.close();
+    }
   }
 
   /** Every resource the node state mentions: claims, restore requests and reported owners. */

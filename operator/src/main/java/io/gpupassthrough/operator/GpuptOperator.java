@@ -22,6 +22,7 @@ public final class GpuptOperator implements AutoCloseable {
   private final Operator operator;
   private final ProbeServer probes;
   private final OperatorMetrics metrics;
+  private final GpuPassthroughReconciler reconciler;
   private volatile boolean closing;
 
   /** Builds and starts the operator against {@code client}. */
@@ -41,7 +42,8 @@ public final class GpuptOperator implements AutoCloseable {
         o.withLeaderElectionConfiguration(leaderElection(config));
       }
     });
-    operator.register(new GpuPassthroughReconciler(client, config, clock, metrics));
+    this.reconciler = new GpuPassthroughReconciler(client, config, clock, metrics);
+    operator.register(reconciler);
     operator.start();
     this.probes = new ProbeServer(config.probePort(),
         () -> !operator.getRuntimeInfo().isStarted() || operator.getRuntimeInfo().allEventSourcesAreHealthy(),
@@ -85,6 +87,7 @@ public final class GpuptOperator implements AutoCloseable {
     closing = true;
     probes.close();
     operator.stop();
+    reconciler.close();
   }
 
   public static void main(String[] args) throws IOException {

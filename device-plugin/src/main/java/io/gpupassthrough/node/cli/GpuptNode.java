@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     version = "gpupt-node 0.1.0",
     description = "GPU passthrough node agent.",
-    subcommands = {ServeCommand.class, DemoCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {ScanCommand.class, PrepareCommand.class, RestoreCommand.class, ServeCommand.class, DemoCommand.class, CommandLine.HelpCommand.class})
 public final class GpuptNode implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 

@@ -239,8 +239,13 @@ public final class SimulatedHostBuilder {
 
   /** UEFI GOP framebuffer: efi-framebuffer.0 bound to efifb over the first 3 MiB of BAR0. */
   public SimulatedHostBuilder efiFramebuffer(String gpu) {
+    return efiFramebuffer(gpu, 0);
+  }
+
+  /** efifb on another BAR (NVIDIA boards put the framebuffer in BAR1, their VRAM aperture). */
+  public SimulatedHostBuilder efiFramebuffer(String gpu, int bar) {
     return framebuffer(new Framebuffer("efi-framebuffer.0", Optional.of("efi-framebuffer"),
-        Optional.of("efifb"), false, PciAddress.parse(gpu), 0, 0, 0x300000, "EFI VGA"));
+        Optional.of("efifb"), false, PciAddress.parse(gpu), bar, 0, 0x300000, "EFI VGA"));
   }
 
   /** BIOS {@code vga=0x317}: vesa-framebuffer.0 bound to vesafb over the whole of BAR0. */

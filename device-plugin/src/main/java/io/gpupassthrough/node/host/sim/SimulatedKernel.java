@@ -368,8 +368,11 @@ public class SimulatedKernel extends FileSystemHostRoot {
     List<Bar> bars = KernelFormats.parseResource(
         paths.pciAttribute(a, "resource"), readLines(paths.pciAttribute(a, "resource")));
     for (String dev : list(paths.platformDevices())) {
+      if (!FramebufferDrivers.isFramebufferDevice(dev)) {
+        continue;
+      }
       Optional<String> drv = linkTarget(paths.platformDriverLink(dev));
-      if (drv.isEmpty() || !FramebufferDrivers.isFramebufferDevice(dev)) {
+      if (drv.isEmpty()) {
         continue;
       }
       boolean overlaps = false;
@@ -386,6 +389,28 @@ public class SimulatedKernel extends FileSystemHostRoot {
       if (overlaps) {
         log("vfio-pci " + a + ": aperture: removing conflicting framebuffer " + dev);
         unbindPlatform(paths.platformDriverUnbind(drv.get()), drv.get(), dev);
+      }
+    }
+    // sysfb_disable(): the firmware framebuffer device is unregistered, its BOOTFB range goes too.
+    List<String> iomem = new ArrayList<>(readLines(paths.procIomem()));
+    boolean removedBootfb = iomem.removeIf(line -> {
+      if (!line.endsWith(" : " + FramebufferDrivers.FIRMWARE_REGION)) {
+        return false;
+      }
+      String[] se = line.strip().substring(0, line.strip().indexOf(' ')).split("-");
+      long s = Long.parseUnsignedLong(se[0], 16);
+      long e = Long.parseUnsignedLong(se[1], 16);
+      return bars.stream().anyMatch(b -> b.isMemoryAperture() && b.overlaps(s, e));
+    });
+    if (removedBootfb) {
+      SimFiles.write(paths.procIomem(), String.join("\n", iomem) + "\n");
+      for (String dev : list(paths.platformDevices())) {
+        if (FramebufferDrivers.isFramebufferDevice(dev)) {
+          Path dir = realDir(paths.platformDevice(dev));
+          SimFiles.delete(paths.platformDevice(dev));
+          SimFiles.deleteTree(dir);
+          log("sysfb: unregistered " + dev);
+        }
       }
     }
     boolean bootVga = readIfPresent(paths.pciAttribute(a, "boot_vga")).map("1"::equals).orElse(false);

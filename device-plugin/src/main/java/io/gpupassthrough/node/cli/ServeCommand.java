@@ -1,5 +1,6 @@
 package io.gpupassthrough.node.cli;
 
+import io.gpupassthrough.node.agent.InClusterAgent;
 import io.gpupassthrough.node.host.FileSystemHostRoot;
 import io.gpupassthrough.node.host.HostRoot;
 import io.gpupassthrough.node.plugin.DesiredState;
@@ -103,6 +104,10 @@ public final class ServeCommand implements Callable<Integer> {
     // Handle TERM/INT ourselves so shutdown is orderly and the exit code is 0, not 143.
     Signal.handle(new Signal("TERM"), s -> stop.countDown());
     Signal.handle(new Signal("INT"), s -> stop.countDown());
+    if (inCluster()) {
+      // In a cluster the node's GpuPassthroughNode says what to prepare and advertise (node.agent).
+      return InClusterAgent.serve(host, nodeName, settings, stop);
+    }
     try (NodeAgent agent =
         new NodeAgent(new HostDeviceInventory(host, Duration.ofSeconds(rescanSeconds)), desired, settings)) {
       agent.start();
@@ -128,17 +133,8 @@ public final class ServeCommand implements Callable<Integer> {
     return 0;
   }
 
-  /**
-   * Standalone unless a cluster is detected. The cluster source (the node's GpuPassthroughNode
-   * spec) is not part of this build; until it is, a cluster node also advertises all verified
-   * GPUs, and says so once.
-   */
+  /** Standalone: every verified GPU (the in-cluster agent brings its own desired state). */
   private static DesiredState desiredState(Map<String, io.gpupassthrough.node.plugin.ResourceName> overrides) {
-    if (inCluster()) {
-      log.warn(
-          "a cluster is reachable, but this build has no GpuPassthroughNode desired-state source;"
-              + " advertising every verified GPU as in standalone mode");
-    }
     return new StandaloneDesiredState(overrides);
   }
 

@@ -1,0 +1,177 @@
+package io.gpupassthrough.node.agent;
+
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.gpupassthrough.api.v1alpha1.GpuPassthroughNode;
+import io.gpupassthrough.api.v1alpha1.GpuPassthroughNodeSpec;
+import io.gpupassthrough.api.v1alpha1.GpuPassthroughNodeStatus;
+import io.gpupassthrough.api.v1alpha1.RestoreRequest;
+import io.gpupassthrough.api.v1alpha1.RestoreResult;
+import io.gpupassthrough.node.host.HostRoot;
+import io.gpupassthrough.node.plugin.NodeAgent;
+import io.gpupassthrough.node.plugin.ResourceName;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The node agent in a cluster: watch this node's {@code GpuPassthroughNode}, run a
+ * {@link NodePass} per spec generation on one worker thread, advertise what the pass verified,
+ * and report it through the {@link NodeStatusRecorder}. Observe (watcher), decide and act
+ * (pass), record (recorder) stay separate; this class only wires them.
+ */
+public final class InClusterAgent implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(InClusterAgent.class);
+
+  private final String nodeName;
+  private final ScheduledExecutorService worker =
+      Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "gpupt-agent");
+        t.setDaemon(true);
+        return t;
+      });
+  private final ClaimedDevices claimed;
+  private final NodeAgent plugin;
+  private final NodePass pass;
+  private final NodeStatusRecorder recorder;
+  private final NodeClaimWatcher watcher;
+  private volatile PassResult last;
+  private final Map<String, RestoreReport> answered = new LinkedHashMap<>();
+  private boolean seeded;
+
+  private InClusterAgent(KubernetesClient client, HostRoot host, String nodeName,
+      NodeAgent.Settings settings, Duration debounce) {
+    this.nodeName = nodeName;
+    this.pass = new NodePass(host, event -> log.info("node {}: {}", nodeName, event));
+    this.recorder = new NodeStatusRecorder(client, nodeName, this::status, worker, debounce,
+        Clock.systemUTC());
+    this.claimed = new ClaimedDevices(host, recorder::request);
+    this.plugin = new NodeAgent(claimed, claimed, settings);
+    this.watcher = new NodeClaimWatcher(client, nodeName, node -> worker.execute(() -> onSpec(node)));
+  }
+
+  /** Starts the plugin side (nothing advertised yet), then the watch. */
+  public static InClusterAgent start(KubernetesClient client, HostRoot host, String nodeName,
+      NodeAgent.Settings settings, Duration debounce) {
+    InClusterAgent agent = new InClusterAgent(client, host, nodeName, settings, debounce);
+    agent.plugin.start();
+    agent.watcher.start();
+    return agent;
+  }
+
+  /** {@code serve} in a cluster: runs until {@code stop} opens; returns the exit code. */
+  public static int serve(HostRoot host, String nodeName, NodeAgent.Settings settings,
+      CountDownLatch stop) {
+    try (KubernetesClient client = new KubernetesClientBuilder().build();
+        InClusterAgent agent = start(client, host, nodeName, settings, NodeStatusRecorder.DEFAULT_DEBOUNCE)) {
+      log.info("node {}: in-cluster agent watching GpuPassthroughNode/{} (API {}), device plugins in {}",
+          nodeName, nodeName, client.getMasterUrl(), settings.pluginDir());
+      stop.await();
+      log.info("node {}: shutting down; devices stay on vfio-pci", nodeName);
+      return 0;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return 0;
+    } catch (RuntimeException e) {
+      System.err.println("serve: in-cluster agent for node " + nodeName + " failed: " + e.getMessage());
+      return 1;
+    }
+  }
+
+  public NodeAgent plugin() {
+    return plugin;
+  }
+
+  long statusWrites() {
+    return recorder.writes();
+  }
+
+  /** One pass for a new spec generation; runs on the worker thread only. */
+  private void onSpec(GpuPassthroughNode node) {
+    if (!seeded) {
+      // A restarted agent: what the object says already (written by our predecessor) counts as
+      // written, and restores it reports done are not repeated.
+      seeded = true;
+      GpuPassthroughNodeStatus existing = node.getStatus();
+      recorder.seed(existing);
+      if (existing != null && existing.getRestores() != null) {
+        for (RestoreResult r : existing.getRestores()) {
+          if (r.getState() == RestoreResult.State.DONE) {
+            answered.put(r.getOwner(), new RestoreReport(r.getOwner(), true,
+                Optional.ofNullable(r.getRestored()).orElse(List.of()), r.getMessage()));
+          }
+        }
+      }
+    }
+    GpuPassthroughNodeSpec spec = Optional.ofNullable(node.getSpec()).orElseGet(GpuPassthroughNodeSpec::new);
+    long generation = Optional.ofNullable(node.getMetadata().getGeneration()).orElse(0L);
+    try {
+      // Stop advertising before giving devices back, so the kubelet cannot hand one out meanwhile.
+      plugin.advertiser().withdraw(restoring(spec));
+      PassResult result = pass.run(spec, generation, Map.copyOf(answered));
+      result.restores().forEach(r -> answered.put(r.owner(), r));
+      answered.keySet().retainAll(Optional.ofNullable(spec.getRestore()).orElse(List.of()).stream()
+          .map(RestoreRequest::getOwner).toList());
+      Map<String, ResourceName> wanted = new LinkedHashMap<>();
+      for (DeviceReport d : result.devices()) {
+        if (d.verified() && d.resourceName().isPresent()) {
+          wanted.putIfAbsent(d.address().toString(), d.resourceName().get());
+        }
+      }
+      plugin.advertiser().withdraw(claimed.publish(wanted));
+      plugin.advertiser().sync();
+      last = result;
+    } catch (RuntimeException e) {
+      log.error("node {}: pass for generation {} failed", nodeName, generation, e);
+      last = new PassResult(generation, List.of(), List.of(), List.of(),
+          Optional.of("the pass failed unexpectedly: " + e));
+    }
+    recorder.request();
+  }
+
+  private Set<String> restoring(GpuPassthroughNodeSpec spec) {
+    Set<String> out = new LinkedHashSet<>();
+    for (RestoreRequest r : Optional.ofNullable(spec.getRestore()).orElse(List.of())) {
+      RestoreReport done = answered.get(r.getOwner());
+      if (done == null || !done.done()) {
+        out.addAll(Optional.ofNullable(r.getAddresses()).orElse(List.of()));
+      }
+    }
+    return out;
+  }
+
+  private Optional<GpuPassthroughNodeStatus> status() {
+    PassResult result = last;
+    return result == null ? Optional.empty()
+        : Optional.of(NodeStatusBuilder.build(result, claimed.problems()));
+  }
+
+  /**
+   * Stops watching and serving, and nothing else. Devices are deliberately not restored: a
+   * rolling update of the DaemonSet stops this pod while VMs keep running on its GPUs, and the
+   * next agent adopts them as they are. Giving devices back is only ever an explicit restore
+   * request.
+   */
+  @Override
+  public void close() {
+    watcher.close();
+    worker.shutdown();
+    try {
+      worker.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    plugin.close();
+  }
+}

@@ -1,0 +1,156 @@
+package io.gpupassthrough.node.agent;
+
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.ConditionBuilder;
+import io.gpupassthrough.api.v1alpha1.ConsoleConflictStatus;
+import io.gpupassthrough.api.v1alpha1.DeviceHealth;
+import io.gpupassthrough.api.v1alpha1.DeviceStatus;
+import io.gpupassthrough.api.v1alpha1.GpuPassthroughNodeStatus;
+import io.gpupassthrough.api.v1alpha1.Reason;
+import io.gpupassthrough.api.v1alpha1.RestoreResult;
+import io.gpupassthrough.node.agent.ClaimMatch.InvalidClaim;
+import io.gpupassthrough.node.agent.DeviceReport.ConflictReport;
+import io.gpupassthrough.node.host.PciAddress;
+import io.gpupassthrough.node.host.PciDevice;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Collectors;
+
+/**
+ * Pure: a pass result plus the devices' live health in, the node's status out (DESIGN §3). Leaves
+ * {@code lastSync} and the conditions' {@code lastTransitionTime} to the recorder, which knows
+ * what was written before; everything else is a function of the inputs, so an unchanged host
+ * builds an equal status and no write happens.
+ */
+public final class NodeStatusBuilder {
+  public static final String READY = "Ready";
+  public static final String DEGRADED = "Degraded";
+
+  private NodeStatusBuilder() {}
+
+  /**
+   * @param problems live health of the advertised devices: address to the reason it is unhealthy;
+   *     an address that is absent is healthy
+   */
+  public static GpuPassthroughNodeStatus build(PassResult pass, Map<String, String> problems) {
+    List<DeviceStatus> devices = pass.devices().stream()
+        .sorted(Comparator.comparing(DeviceReport::address).thenComparing(DeviceReport::owner))
+        .map(r -> device(r, Optional.ofNullable(problems.get(r.address().toString()))))
+        .toList();
+    long total = pass.devices().stream().map(DeviceReport::address).distinct().count();
+    long ready = devices.stream().filter(DeviceStatus::getAdvertised).map(DeviceStatus::getAddress)
+        .distinct().count();
+
+    List<String> blocked = new ArrayList<>();
+    Reason firstReason = null;
+    if (pass.hostProblem().isPresent()) {
+      blocked.add("host unreadable: " + pass.hostProblem().get());
+      firstReason = Reason.HOST_READ_ERROR;
+    }
+    for (InvalidClaim c : pass.invalid()) {
+      blocked.add(c.message());
+      firstReason = firstReason == null ? Reason.INVALID_SPEC : firstReason;
+    }
+    for (DeviceStatus d : devices) {
+      if (!d.getAdvertised()) {
+        blocked.add(d.getAddress() + " (" + d.getOwner() + "): " + d.getReason() + ": " + d.getMessage());
+        firstReason = firstReason == null ? d.getReason() : firstReason;
+      }
+    }
+    String summary = ready + "/" + total + " devices advertised";
+
+    GpuPassthroughNodeStatus s = new GpuPassthroughNodeStatus();
+    s.setObservedGeneration(pass.generation());
+    s.setDevices(new ArrayList<>(devices));
+    s.setRestores(new ArrayList<>(pass.restores().stream().map(NodeStatusBuilder::restore).toList()));
+    s.setDevicesTotal((int) total);
+    s.setDevicesReady((int) ready);
+    s.setMessage(blocked.isEmpty() ? summary : summary + "; " + blocked.get(0));
+    boolean allReady = blocked.isEmpty();
+    s.setConditions(new ArrayList<>(List.of(
+        condition(READY, allReady, pass.generation(),
+            allReady ? (total == 0 ? "NothingClaimed" : "AllDevicesAdvertised") : firstReason.code(),
+            allReady ? summary : summary + "; " + blocked.get(0)),
+        condition(DEGRADED, !allReady, pass.generation(),
+            allReady ? "NoProblems" : firstReason.code(),
+            allReady ? "no device is blocked" : blocked.size() + " problem(s): "
+                + blocked.stream().collect(Collectors.joining("; "))))));
+    return s;
+  }
+
+  static DeviceStatus device(DeviceReport r, Optional<String> problem) {
+    DeviceStatus d = new DeviceStatus();
+    d.setAddress(r.address().toString());
+    r.device().ifPresent(dev -> describe(d, dev));
+    d.setIommuGroupMembers(new ArrayList<>(r.groupMembers().stream().map(PciAddress::toString).toList()));
+    d.setOriginalDriver(r.originalDriver().orElse(null));
+    d.setOwner(r.owner());
+    d.setResourceName(r.resourceName().map(Object::toString).orElse(null));
+    d.setConsoleConflicts(new ArrayList<>(r.conflicts().stream().map(NodeStatusBuilder::conflict).toList()));
+    if (!r.verified()) {
+      d.setHealth(DeviceHealth.UNKNOWN);
+      d.setAdvertised(false);
+      d.setReason(r.reason().orElseThrow());
+      d.setMessage(r.message());
+    } else if (problem.isPresent()) {
+      d.setHealth(DeviceHealth.UNHEALTHY);
+      d.setAdvertised(false);
+      d.setReason(Reason.UNHEALTHY);
+      d.setMessage(problem.get());
+    } else {
+      d.setHealth(DeviceHealth.HEALTHY);
+      d.setAdvertised(true);
+      d.setMessage(r.message());
+    }
+    return d;
+  }
+
+  private static void describe(DeviceStatus d, PciDevice dev) {
+    d.setVendor(dev.vendorHex());
+    d.setDevice(dev.deviceHex());
+    d.setVendorName(dev.vendorName().orElse(null));
+    d.setDeviceName(dev.deviceName().orElse(null));
+    d.setPciClass(dev.classHex());
+    d.setIommuGroup(dev.iommuGroup().isPresent() ? dev.iommuGroup().getAsInt() : null);
+    d.setNumaNode(dev.numaNode() < 0 ? null : dev.numaNode());
+    d.setDriver(dev.driver().orElse(null));
+  }
+
+  private static ConsoleConflictStatus conflict(ConflictReport r) {
+    ConsoleConflictStatus c = new ConsoleConflictStatus();
+    c.setKind(switch (r.conflict().kind()) {
+      case FRAMEBUFFER -> ConsoleConflictStatus.Kind.FRAMEBUFFER;
+      case VTCONSOLE -> ConsoleConflictStatus.Kind.VTCONSOLE;
+      case VGACON -> ConsoleConflictStatus.Kind.VGACON;
+    });
+    c.setName(r.conflict().name());
+    c.setDriver(r.conflict().driver().orElse(null));
+    c.setStart(r.conflict().hexStart());
+    c.setEnd(r.conflict().hexEnd());
+    c.setAction(r.action());
+    return c;
+  }
+
+  private static RestoreResult restore(RestoreReport r) {
+    RestoreResult out = new RestoreResult();
+    out.setOwner(r.owner());
+    out.setState(r.done() ? RestoreResult.State.DONE : RestoreResult.State.FAILED);
+    out.setRestored(new ArrayList<>(r.restored()));
+    out.setMessage(r.message());
+    return out;
+  }
+
+  private static Condition condition(String type, boolean status, long generation, String reason,
+      String message) {
+    return new ConditionBuilder()
+        .withType(type)
+        .withStatus(status ? "True" : "False")
+        .withObservedGeneration(generation)
+        .withReason(reason)
+        .withMessage(message)
+        .build();
+  }
+}

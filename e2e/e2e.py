@@ -111,12 +111,26 @@ def main() -> int:
                 save_captures(guest, kernel, args.kernel)
 
     total = time.monotonic() - t0
-    failed = [r for r in reports if r.failed]
     print("\n== summary")
+    failed, known = [], []
     for r in reports:
-        print(f"  {'✓' if not r.failed else '✗'} {r.guest:20} {r.passed} facts held, {r.failed} failed")
+        reason = BY_NAME[r.guest].known_failure
+        line = f"{r.guest:20} {r.passed} facts held, {r.failed} failed"
+        if reason and r.failed:
+            known.append(r)
+            print(f"  ✗ {line} (KNOWN FAILURE: {reason})")
+        elif reason:
+            failed.append(r)
+            print(f"  ✗ {line}: passes now, remove its known_failure in e2e/lib/guests.py")
+        elif r.failed:
+            failed.append(r)
+            print(f"  ✗ {line}")
+        else:
+            print(f"  ✓ {line}")
     print(f"  total {total:.0f} s for {len(reports)} guest(s) (setup included)")
-    print(f"e2e: {len(reports) - len(failed)} passed, {len(failed)} failed")
+    if known:
+        print(f"  {len(known)} known failure(s), not counted below: {', '.join(r.guest for r in known)}")
+    print(f"e2e: {len(reports) - len(failed) - len(known)} passed, {len(failed)} failed")
     return 1 if failed else 0
 
 

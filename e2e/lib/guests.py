@@ -32,6 +32,9 @@ class Guest:
     raw_bind: bool = False   # end with a hand-made vfio bind (kernel facts)
     raw_vt: bool = False     # end with hand-made vtconsole unbinds (kernel facts)
     cli: bool = True         # False: the guest only records kernel facts
+    # A failure we know and have reported, with why. The run still fails if the guest then
+    # passes (strict), so the marker cannot outlive the bug.
+    known_failure: str | None = None
 
 
 def uefi_efifb(c: Capture, r: Report) -> None:
@@ -123,7 +126,10 @@ GUESTS = [
     Guest("bios-vesafb", "SeaBIOS + vga=0x317: vesafb over the whole BAR0, fbcon on vtcon1",
           Machine("bios", True, STD_VGA, append="vga=0x317"), PRIMARY, bios_vesafb),
     Guest("bios-vgacon", "SeaBIOS, no vga=: vgacon on the legacy VGA range, no framebuffer driver",
-          Machine("bios", True, STD_VGA), PRIMARY, bios_vgacon),
+          Machine("bios", True, STD_VGA), PRIMARY, bios_vgacon,
+          known_failure="the engine plans 'echo 0 > vtcon0/bind' for vgacon, which the kernel "
+                        "accepts and ignores (see bios-vgacon-kernel), so prepare stops there "
+                        "with BindFailed; vfio-pci's own bind would release vgacon"),
     Guest("bios-vgacon-kernel", "SeaBIOS, no vga=, no CLI: what the kernel does with a vgacon "
           "unbind and a vfio-pci bind done by hand",
           Machine("bios", True, STD_VGA), PRIMARY, bios_vgacon_kernel, cli=False, raw_vt=True,

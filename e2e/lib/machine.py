@@ -63,13 +63,14 @@ def command_line(m: Machine, b: Boot) -> list[str]:
     # Interrupt-remapped IO-APIC"); seen here with two guests and a Maven build at once.
     append = ["console=tty0", "console=ttyS0,115200", "panic=-1", "no_timer_check", m.append,
               "intel_iommu=on" if m.iommu else "",
-              f"gpupt.jar={b.jar}", f"gpupt.java={b.java}", f"gpupt.device={b.device}",
+              f"gpupt.jar=/tmp/gpupt/{b.jar.name}", f"gpupt.java={b.java}", f"gpupt.device={b.device}",
               "gpupt.restore=1" if b.restore else "", "gpupt.rawbind=1" if b.raw_bind else "",
               "gpupt.rawvt=1" if b.raw_vt else "", "" if b.cli else "gpupt.cli=0"]
     cmd += ["-kernel", str(b.kernel.vmlinuz), "-initrd", str(b.initramfs),
             "-append", " ".join(a for a in append if a),
             # The host's / read-only: the guest runs the host's JDK and the jar from it.
             "-virtfs", "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap",
+            "-virtfs", f"local,path={b.jar.parent},mount_tag=gpuptjar,security_model=none,readonly=on",
             # ttyS0: kernel console (for humans); ttyS1: marked result blocks (for us).
             "-serial", f"file:{b.out_dir / 'console.log'}",
             "-serial", f"file:{b.out_dir / 'results.raw'}"]

@@ -75,6 +75,7 @@ public final class InClusterAgent implements AutoCloseable {
       CountDownLatch stop) {
     try (KubernetesClient client = new KubernetesClientBuilder().build();
         InClusterAgent agent = start(client, host, nodeName, settings, NodeStatusRecorder.DEFAULT_DEBOUNCE)) {
+      agent.plugin().metricsPort().ifPresent(p -> log.info("node {}: /healthz and /metrics on port {}", nodeName, p));
       log.info("node {}: in-cluster agent watching GpuPassthroughNode/{} (API {}), device plugins in {}",
           nodeName, nodeName, client.getMasterUrl(), settings.pluginDir());
       stop.await();

@@ -1,14 +1,13 @@
 package io.gpupassthrough.node.agent;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
-import io.fabric8.kubernetes.client.utils.Serialization;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import io.gpupassthrough.api.v1alpha1.GpuPassthroughNode;
 import io.gpupassthrough.api.v1alpha1.GpuPassthroughNodeStatus;
 import java.time.Clock;
@@ -17,6 +16,7 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -39,6 +39,8 @@ import org.slf4j.LoggerFactory;
 final class NodeStatusRecorder {
   private static final Logger log = LoggerFactory.getLogger(NodeStatusRecorder.class);
   public static final Duration DEFAULT_DEBOUNCE = Duration.ofMillis(500);
+  /** Stateless after construction; one for every status this recorder clones, compares or sends. */
+  private static final KubernetesSerialization JSON = new KubernetesSerialization();
 
   private final KubernetesClient client;
   private final String nodeName;
@@ -115,11 +117,8 @@ final class NodeStatusRecorder {
       fresh.getMetadata().setName(nodeName);
       fresh.setSpec(null);
       fresh.setStatus(next);
-      ArrayNode patch = Serialization.jsonMapper().createArrayNode();
-      patch.addObject().put("op", "add").put("path", "/status")
-          .set("value", Serialization.jsonMapper().valueToTree(fresh.getStatus()));
-      client.resource(fresh).subresource("status")
-          .patch(PatchContext.of(PatchType.JSON), Serialization.asJson(patch));
+      String patch = JSON.asJson(List.of(Map.of("op", "add", "path", "/status", "value", fresh.getStatus())));
+      client.resource(fresh).subresource("status").patch(PatchContext.of(PatchType.JSON), patch);
       writes.incrementAndGet();
       synchronized (this) {
         lastWritten = next;
@@ -141,19 +140,19 @@ final class NodeStatusRecorder {
     for (Condition c : built.getConditions()) {
       Optional<Condition> old = before == null ? Optional.empty()
           : before.getConditions().stream().filter(o -> o.getType().equals(c.getType())).findFirst();
-      Condition copy = Serialization.clone(c);
+      Condition copy = JSON.clone(c);
       copy.setLastTransitionTime(old.filter(o -> o.getStatus().equals(c.getStatus()))
           .map(Condition::getLastTransitionTime).orElse(now.toString()));
       conditions.add(copy);
     }
-    GpuPassthroughNodeStatus next = Serialization.clone(built);
+    GpuPassthroughNodeStatus next = JSON.clone(built);
     next.setConditions(conditions);
     next.setLastSync(now.toString());
     return next;
   }
 
   private static JsonNode comparable(GpuPassthroughNodeStatus s) {
-    ObjectNode tree = Serialization.jsonMapper().valueToTree(s);
+    ObjectNode tree = JSON.convertValue(s, ObjectNode.class);
     tree.remove("lastSync");
     return tree;
   }

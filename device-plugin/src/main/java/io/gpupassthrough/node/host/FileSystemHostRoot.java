@@ -69,8 +69,9 @@ public class FileSystemHostRoot implements HostRoot {
 
   @Override
   public Optional<String> readIfPresent(Path file) {
-    try {
-      String s = new String(Files.readAllBytes(file), StandardCharsets.UTF_8);
+    try (java.io.InputStream in = Files.newInputStream(file)) {
+      // Attributes are small; one read() is one syscall (readAllBytes would fstat first).
+      String s = new String(in.readAllBytes(), StandardCharsets.UTF_8);
       int end = s.length();
       while (end > 0 && (s.charAt(end - 1) == '\n' || s.charAt(end - 1) == '\r')) {
         end--;
@@ -96,6 +97,15 @@ public class FileSystemHostRoot implements HostRoot {
 
   @Override
   public Optional<String> linkTarget(Path link) {
+    return link(link, true);
+  }
+
+  @Override
+  public Optional<String> linkName(Path link) {
+    return link(link, false);
+  }
+
+  private Optional<String> link(Path link, boolean checkTarget) {
     Path target;
     try {
       target = Files.readSymbolicLink(link);
@@ -111,7 +121,7 @@ public class FileSystemHostRoot implements HostRoot {
           link, "absolute symlink to " + target + "; sysfs links are relative, expected ../...");
     }
     // A dangling link (device removed mid-run, or a broken fixture) is an error, not "no driver".
-    if (!Files.exists(link)) {
+    if (checkTarget && !Files.exists(link)) {
       throw new HostReadException(link, "dangling symlink to " + target + " (target is missing)");
     }
     String name = target.getFileName() == null ? "" : target.getFileName().toString();

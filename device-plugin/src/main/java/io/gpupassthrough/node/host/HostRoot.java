@@ -30,6 +30,12 @@ public interface HostRoot {
    */
   Optional<String> linkTarget(Path link);
 
+  /**
+   * Like {@link #linkTarget} without checking that the target exists (one readlink instead of
+   * readlink + stat); for hot paths whose caller checks the name against a directory listing.
+   */
+  Optional<String> linkName(Path link);
+
   /** Where a symlink really points, relative to the root ({@code sys/devices/pci0000:00/...}). */
   Optional<String> resolvedLink(Path link);
 

@@ -51,17 +51,23 @@ public final class ScanBenchmark {
         throw new IllegalStateException("scan found " + found + " GPUs, expected " + gpus);
       }
       long[] nanos = new long[runs];
+      var os = (com.sun.management.OperatingSystemMXBean)
+          java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+      long cpu0 = os.getProcessCpuTime();
       for (int i = 0; i < runs; i++) {
         long t0 = System.nanoTime();
         reader.read();
         nanos[i] = System.nanoTime() - t0;
       }
+      double cpuPerScan = (os.getProcessCpuTime() - cpu0) / 1e6 / runs;
       Arrays.sort(nanos);
       System.out.printf(Locale.ROOT,
           "scan of %d GPUs (+%d audio, %d bridges): p50 %.1f ms, p90 %.1f ms, max %.1f ms over %d"
-              + " runs after %d warm-up (target <= 50 ms)%n",
+              + " runs after %d warm-up (target <= 50 ms); CPU %.1f ms per scan; load average"
+              + " %.1f on %d CPUs%n",
           gpus, gpus, (gpus + 1) / 2, ms(nanos[runs / 2]), ms(nanos[runs * 9 / 10]),
-          ms(nanos[runs - 1]), runs, warmup);
+          ms(nanos[runs - 1]), runs, warmup, cpuPerScan, os.getSystemLoadAverage(),
+          os.getAvailableProcessors());
     } finally {
       try (var walk = Files.walk(root)) {
         walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());

@@ -46,25 +46,34 @@ public final class InClusterAgent implements AutoCloseable {
   private final NodePass pass;
   private final NodeStatusRecorder recorder;
   private final NodeClaimWatcher watcher;
+  /** How soon a pass that could not read the host is tried again (same generation). */
+  public static final Duration DEFAULT_HOST_RETRY = Duration.ofSeconds(10);
+
+  private final Duration hostRetry;
   private volatile PassResult last;
+  private volatile long latestGeneration = -1;
   private final Map<String, RestoreReport> answered = new LinkedHashMap<>();
   private boolean seeded;
 
   private InClusterAgent(KubernetesClient client, HostRoot host, String nodeName,
-      NodeAgent.Settings settings, Duration debounce) {
+      NodeAgent.Settings settings, Duration debounce, Duration hostRetry) {
     this.nodeName = nodeName;
+    this.hostRetry = hostRetry;
     this.pass = new NodePass(host, event -> log.info("node {}: {}", nodeName, event));
     this.recorder = new NodeStatusRecorder(client, nodeName, this::status, worker, debounce,
         Clock.systemUTC());
     this.claimed = new ClaimedDevices(host, recorder::request);
     this.plugin = new NodeAgent(claimed, claimed, settings);
-    this.watcher = new NodeClaimWatcher(client, nodeName, node -> worker.execute(() -> onSpec(node)));
+    this.watcher = new NodeClaimWatcher(client, nodeName, node -> {
+      latestGeneration = generationOf(node);
+      worker.execute(() -> onSpec(node));
+    });
   }
 
   /** Starts the plugin side (nothing advertised yet), then the watch. */
   public static InClusterAgent start(KubernetesClient client, HostRoot host, String nodeName,
-      NodeAgent.Settings settings, Duration debounce) {
-    InClusterAgent agent = new InClusterAgent(client, host, nodeName, settings, debounce);
+      NodeAgent.Settings settings, Duration debounce, Duration hostRetry) {
+    InClusterAgent agent = new InClusterAgent(client, host, nodeName, settings, debounce, hostRetry);
     agent.plugin.start();
     agent.watcher.start();
     return agent;
@@ -74,7 +83,8 @@ public final class InClusterAgent implements AutoCloseable {
   public static int serve(HostRoot host, String nodeName, NodeAgent.Settings settings,
       CountDownLatch stop) {
     try (KubernetesClient client = new KubernetesClientBuilder().build();
-        InClusterAgent agent = start(client, host, nodeName, settings, NodeStatusRecorder.DEFAULT_DEBOUNCE)) {
+        InClusterAgent agent = start(client, host, nodeName, settings, NodeStatusRecorder.DEFAULT_DEBOUNCE,
+            DEFAULT_HOST_RETRY)) {
       agent.plugin().metricsPort().ifPresent(p -> log.info("node {}: /healthz and /metrics on port {}", nodeName, p));
       log.info("node {}: in-cluster agent watching GpuPassthroughNode/{} (API {}), device plugins in {}",
           nodeName, nodeName, client.getMasterUrl(), settings.pluginDir());
@@ -116,7 +126,7 @@ public final class InClusterAgent implements AutoCloseable {
       }
     }
     GpuPassthroughNodeSpec spec = Optional.ofNullable(node.getSpec()).orElseGet(GpuPassthroughNodeSpec::new);
-    long generation = Optional.ofNullable(node.getMetadata().getGeneration()).orElse(0L);
+    long generation = generationOf(node);
     try {
       // Stop advertising before giving devices back, so the kubelet cannot hand one out meanwhile.
       plugin.advertiser().withdraw(restoring(spec));
@@ -139,6 +149,19 @@ public final class InClusterAgent implements AutoCloseable {
           Optional.of("the pass failed unexpectedly: " + e));
     }
     recorder.request();
+    if (last.hostProblem().isPresent()) {
+      // An unreadable host (sysfs mid-change, /proc/iomem hidden) gets no new generation to
+      // trigger another pass; try the same spec again unless a newer one arrived meanwhile.
+      worker.schedule(() -> {
+        if (latestGeneration == generation) {
+          onSpec(node);
+        }
+      }, hostRetry.toMillis(), TimeUnit.MILLISECONDS);
+    }
+  }
+
+  private static long generationOf(GpuPassthroughNode node) {
+    return Optional.ofNullable(node.getMetadata().getGeneration()).orElse(0L);
   }
 
   private Set<String> restoring(GpuPassthroughNodeSpec spec) {

@@ -68,8 +68,8 @@ public final class InClusterAgentBenchmark {
     Process child = null;
     try (KubernetesClient client = server.createClient()) {
       for (String crd : List.of("gpupassthroughnodes", "gpupassthroughs")) {
-        try (InputStream yaml = InClusterAgentBenchmark.class.getResourceAsStream(
-            "/META-INF/fabric8/" + crd + ".gpupassthrough.io-v1.yml")) {
+        try (InputStream yaml = Files.newInputStream(
+            Path.of("deploy/base/crds", crd + ".gpupassthrough.io-v1.yml"))) {
           client.apiextensions().v1().customResourceDefinitions().load(yaml).create();
         }
       }

@@ -44,7 +44,7 @@ public final class KernelFormats {
       if (line.isEmpty()) {
         continue;
       }
-      String[] f = line.split("\\s+");
+      String[] f = fields(line);
       if (f.length != 3) {
         throw new HostReadException(
             file, i + 1, "found '" + line + "', expected 3 hex fields (start end flags)");
@@ -68,6 +68,26 @@ public final class KernelFormats {
       bars.add(new Bar(i, v[0], v[1], v[2]));
     }
     return bars;
+  }
+
+  /** Whitespace-separated fields without a regex (a 256-GPU scan parses ~7000 resource lines). */
+  private static String[] fields(String line) {
+    List<String> out = new ArrayList<>(3);
+    int i = 0;
+    int n = line.length();
+    while (i < n) {
+      while (i < n && Character.isWhitespace(line.charAt(i))) {
+        i++;
+      }
+      int start = i;
+      while (i < n && !Character.isWhitespace(line.charAt(i))) {
+        i++;
+      }
+      if (i > start) {
+        out.add(line.substring(start, i));
+      }
+    }
+    return out.toArray(new String[0]);
   }
 
   /**

@@ -155,7 +155,9 @@ public final class ConflictEngine {
       }
     }
     if (policy == ConsoleConflictPolicy.FAIL) {
-      List<Conflict> live = conflicts.stream().filter(c -> c.release() == Release.DETACH).toList();
+      List<Conflict> live = conflicts.stream()
+          .filter(c -> c.release() == Release.DETACH || c.release() == Release.KERNEL_ON_BIND)
+          .toList();
       if (!live.isEmpty()) {
         return Optional.of(new Refusal(Reason.CONSOLE_CONFLICT, "consoleConflicts is Fail and "
             + live.size() + " console(s) use " + gpu.address() + ": "
@@ -199,10 +201,15 @@ public final class ConflictEngine {
       }
     }
     if (gpu.bootVga()) {
+      // When vgacon is the only console driver the kernel ignores "echo 0 > bind" (seen on
+      // Debian 6.1 and 6.12); there vfio-pci itself deactivates it on bind ("vgaarb: deactivate
+      // vga console", Linux >= 6.0, VGA class). Only older kernels need the user-space unbind.
+      Release vgacon = gpu.isVgaCompatible() && kernelMajor(s) >= 6
+          ? Release.KERNEL_ON_BIND : Release.DETACH;
       for (VtConsole vt : s.vtConsoles()) {
         if (vt.isVgacon() && vt.bound()) {
           out.add(new Conflict(ConflictKind.VGACON, vt.id(), Optional.of("vgacon"), VGA_START,
-              VGA_END, Release.DETACH));
+              VGA_END, vgacon));
         }
       }
     }
@@ -296,7 +303,7 @@ public final class ConflictEngine {
         }
       }
       for (Conflict c : conflicts) {
-        if (c.kind() == ConflictKind.VGACON) {
+        if (c.kind() == ConflictKind.VGACON && c.release() == Release.DETACH) {
           steps.add(new Step.UnbindVtConsole(c.name(), "vgacon",
               gpu.address() + " is the boot VGA device and vgacon draws on its legacy range"));
         }

@@ -220,7 +220,8 @@ public final class Executor {
     }
     String what;
     if (step instanceof Step.UnbindVtConsole s) {
-      what = s.vtcon() + " still reads bind=1";
+      what = s.vtcon() + " still reads bind=1 (the kernel keeps the last console driver bound when"
+          + " no other console driver can take over)";
     } else if (step instanceof Step.UnbindPlatformDriver s) {
       what = s.device() + " is still bound to " + s.driver();
     } else if (step instanceof Step.UnbindPciDriver s) {

@@ -84,7 +84,10 @@ public final class Restorer {
   private RestoreItem restoreFramebuffer(String device, String driver) {
     try {
       if (!host.exists(paths.platformDevice(device))) {
-        return new RestoreItem(device, false, device + " is no longer a platform device");
+        // Linux >= 6.0: vfio-pci's sysfb_disable() unregistered it; only a reboot brings it back.
+        return new RestoreItem(device, false, device + " is no longer a platform device (the kernel"
+            + " unregisters firmware framebuffers when vfio-pci binds a VGA GPU); it returns at the"
+            + " next boot");
       }
       if (host.linkTarget(paths.platformDriverLink(device)).isEmpty()) {
         host.write(paths.platformDriverBind(driver), device);
@@ -105,7 +108,8 @@ public final class Restorer {
     try {
       if (!host.exists(paths.vtConsole(id))) {
         // fbcon's vtconN goes with the last framebuffer and comes back with the first.
-        return new RestoreItem(id, !bound, bound ? id + " is gone (fbcon did not come back)" : "gone");
+        return new RestoreItem(id, !bound, bound ? id + " is gone (fbcon left with its framebuffer"
+            + " and did not come back)" : "gone");
       }
       boolean now = KernelFormats.parseFlag(paths.vtConsoleBind(id), host.read(paths.vtConsoleBind(id)));
       if (now != bound) {

@@ -88,8 +88,8 @@ class ConflictEngineTest {
   }
 
   @Test
-  void bootVgaWithBoundVgaconUnbindsVgaconAfterFramebuffers() {
-    Snapshot s = Snapshots.host()
+  void bootVgaWithBoundVgaconUnbindsVgaconAfterFramebuffersBeforeLinuxSix() {
+    Snapshot s = Snapshots.host().kernel("5.10.0-28-amd64")
         .gpu("0000:00:01.0", 0xfd000000L, 0x380000000000L, true, null, 1)
         .iomem("c0000000-febfffff : PCI Bus 0000:00",
             "  fd000000-fdffffff : 0000:00:01.0",
@@ -108,6 +108,25 @@ class ConflictEngineTest {
     assertThat(p.steps()).extracting(Step::describe).startsWith(
         "unbind fbcon from vtcon1", "unbind vesa-framebuffer.0 from vesa-framebuffer",
         "unbind vgacon from vtcon0");
+  }
+
+  @Test
+  void onLinuxSixVgaconIsLeftToVfioPciWhichDeactivatesItOnBind() {
+    Snapshot s = Snapshots.host()
+        .gpu("0000:00:01.0", 0xfd000000L, 0x380000000000L, true, null, 1)
+        .vt("vtcon0", "(S) VGA+", true)
+        .build();
+
+    DevicePlan p = plan(s, "0000:00:01.0");
+
+    assertThat(p.conflicts()).singleElement().satisfies(c -> {
+      assertThat(c.kind()).isEqualTo(ConflictKind.VGACON);
+      assertThat(c.release()).isEqualTo(Release.KERNEL_ON_BIND);
+    });
+    assertThat(p.steps()).extracting(Step::describe)
+        .containsExactly("set driver_override of 0000:00:01.0 to vfio-pci", "probe 0000:00:01.0");
+    assertThat(plan(s, "0000:00:01.0", ConsoleConflictPolicy.FAIL, true).refusal())
+        .hasValueSatisfying(r -> assertThat(r.reason()).isEqualTo(Reason.CONSOLE_CONFLICT));
   }
 
   @Test

@@ -359,6 +359,12 @@ public class SimulatedKernel extends FileSystemHostRoot {
     if (!v.equals("0") && !v.equals("1")) {
       throw new HostWriteException(attribute, v, "Invalid argument");
     }
+    if (v.equals("0") && list(paths.vtConsoles()).size() == 1) {
+      // The last registered console driver cannot be unbound: the write is accepted, nothing
+      // changes (vgacon alone on a BIOS boot, seen on Debian 6.1 and 6.12).
+      log("vt: " + id + " is the only console driver; not unbound");
+      return;
+    }
     SimFiles.write(attribute, v + "\n");
     log("vtconsole " + id + ": bind=" + v);
   }

@@ -19,8 +19,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -35,12 +34,7 @@ public final class InClusterAgent implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(InClusterAgent.class);
 
   private final String nodeName;
-  private final ScheduledExecutorService worker =
-      Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "gpupt-agent");
-        t.setDaemon(true);
-        return t;
-      });
+  private final ScheduledThreadPoolExecutor worker = worker();
   private final ClaimedDevices claimed;
   private final NodeAgent plugin;
   private final NodePass pass;
@@ -48,6 +42,9 @@ public final class InClusterAgent implements AutoCloseable {
   private final NodeClaimWatcher watcher;
   /** How soon a pass that could not read the host is tried again (same generation). */
   public static final Duration DEFAULT_HOST_RETRY = Duration.ofSeconds(10);
+
+  /** A pass binds, verifies (waiting up to 2 s per device for /dev/vfio) and may roll back. */
+  private static final Duration CLOSE_GRACE = Duration.ofSeconds(30);
 
   private final Duration hostRetry;
   private volatile PassResult last;
@@ -66,7 +63,7 @@ public final class InClusterAgent implements AutoCloseable {
     this.plugin = new NodeAgent(claimed, claimed, settings);
     this.watcher = new NodeClaimWatcher(client, nodeName, node -> {
       latestGeneration = generationOf(node);
-      worker.execute(() -> onSpec(node));
+      worker.execute(() -> guarded(node));
     });
   }
 
@@ -106,6 +103,16 @@ public final class InClusterAgent implements AutoCloseable {
 
   long statusWrites() {
     return recorder.writes();
+  }
+
+  /** An executor task's Throwable is kept in its Future, which nobody reads: log it here. */
+  private void guarded(GpuPassthroughNode node) {
+    try {
+      onSpec(node);
+    } catch (Error e) {
+      log.error("node {}: pass aborted; the next spec generation retries", nodeName, e);
+      throw e;
+    }
   }
 
   /** One pass for a new spec generation; runs on the worker thread only. */
@@ -154,10 +161,25 @@ public final class InClusterAgent implements AutoCloseable {
       // trigger another pass; try the same spec again unless a newer one arrived meanwhile.
       worker.schedule(() -> {
         if (latestGeneration == generation) {
-          onSpec(node);
+          guarded(node);
         }
       }, hostRetry.toMillis(), TimeUnit.MILLISECONDS);
     }
+  }
+
+  /**
+   * One thread for passes, status builds and writes. On close a running pass finishes (stopping it
+   * halfway would leave a bind to roll back), but delayed work (a debounced write, a host retry)
+   * is dropped.
+   */
+  private static ScheduledThreadPoolExecutor worker() {
+    ScheduledThreadPoolExecutor worker = new ScheduledThreadPoolExecutor(1, r -> {
+      Thread t = new Thread(r, "gpupt-agent");
+      t.setDaemon(true);
+      return t;
+    });
+    worker.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+    return worker;
   }
 
   private static long generationOf(GpuPassthroughNode node) {
@@ -192,7 +214,10 @@ public final class InClusterAgent implements AutoCloseable {
     watcher.close();
     worker.shutdown();
     try {
-      worker.awaitTermination(5, TimeUnit.SECONDS);
+      if (!worker.awaitTermination(CLOSE_GRACE.toSeconds(), TimeUnit.SECONDS)) {
+        log.warn("node {}: a pass is still running after {} s; stopping anyway", nodeName,
+            CLOSE_GRACE.toSeconds());
+      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }

@@ -94,6 +94,14 @@ def dual_gpu_secondary(c: Capture, r: Report) -> None:
 
 
 def gpu_audio_group(c: Capture, r: Report) -> None:
+    r.section("kernel at boot")
+    pci = c.pci("before")
+    groups = {a: pci[a].iommu_group if a in pci else None for a in (BRIDGE, BRIDGED_GPU, BRIDGED_AUDIO)}
+    r.check(None not in groups.values() and len(set(groups.values())) == 1,
+            "bridge, GPU and audio share one IOMMU group", groups)
+    r.check(BRIDGED_AUDIO in pci and pci[BRIDGED_AUDIO].driver == "snd_hda_intel",
+            f"{BRIDGED_AUDIO} is bound to snd_hda_intel",
+            pci[BRIDGED_AUDIO].driver if BRIDGED_AUDIO in pci else "absent")
     cli_ran(c, r)
     scan_device(c, r, BRIDGED_GPU, pci_class="038000", boot_vga=False, iommu=True,
                 companions=[BRIDGED_AUDIO])

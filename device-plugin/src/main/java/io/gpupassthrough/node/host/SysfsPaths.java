@@ -1,6 +1,7 @@
 package io.gpupassthrough.node.host;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 
 /** Every sysfs, procfs and /dev path the node agent touches, built in one place under a host root. */
@@ -148,12 +149,24 @@ public final class SysfsPaths {
     return root.resolve("dev/iommu");
   }
 
-  /** Where distributions put pci.ids, in lookup order. */
+  /**
+   * Environment variable naming a pci.ids file of the agent's own (outside the host root). The
+   * node-agent image sets it to the copy it ships, because many nodes (minimal and immutable OSes)
+   * have no pci.ids, and without names resource names fall back to hex IDs.
+   */
+  public static final String PCI_IDS_ENV = "GPUPT_PCI_IDS";
+
+  /** Where distributions put pci.ids, in lookup order; the host's own copy wins over the agent's. */
   public List<Path> pciIdsCandidates() {
-    return List.of(
+    List<Path> candidates = new ArrayList<>(List.of(
         root.resolve("usr/share/misc/pci.ids"),
         root.resolve("usr/share/hwdata/pci.ids"),
-        root.resolve("usr/share/pci.ids"));
+        root.resolve("usr/share/pci.ids")));
+    String own = System.getenv(PCI_IDS_ENV);
+    if (own != null && !own.isBlank()) {
+      candidates.add(Path.of(own));
+    }
+    return List.copyOf(candidates);
   }
 
   /** The agent's own state (original drivers for restore), kept on the host so it survives pods. */

@@ -134,10 +134,7 @@ GUESTS = [
     Guest("bios-vesafb", "SeaBIOS + vga=0x317: vesafb over the whole BAR0, fbcon on vtcon1",
           Machine("bios", True, STD_VGA, append="vga=0x317"), PRIMARY, bios_vesafb),
     Guest("bios-vgacon", "SeaBIOS, no vga=: vgacon on the legacy VGA range, no framebuffer driver",
-          Machine("bios", True, STD_VGA), PRIMARY, bios_vgacon,
-          known_failures=(("restore exits non-zero and names what it could not bring back",
-                           "vgacon, released by the kernel on vfio-pci's bind, cannot come back, "
-                           "yet restore exits 0 without naming it (it does name efifb/vesafb)"),)),
+          Machine("bios", True, STD_VGA), PRIMARY, bios_vgacon),
     Guest("bios-vgacon-kernel", "SeaBIOS, no vga=, no CLI: what the kernel does with a vgacon "
           "unbind and a vfio-pci bind done by hand",
           Machine("bios", True, STD_VGA), PRIMARY, bios_vgacon_kernel, cli=False, raw_vt=True,

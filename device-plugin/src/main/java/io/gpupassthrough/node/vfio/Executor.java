@@ -175,6 +175,18 @@ public final class Executor {
         vts.put(v.vtcon(), true);
       }
     }
+    // What the kernel itself takes away when vfio-pci binds (vgacon on Linux >= 6.0, seen on
+    // Debian 6.1/6.12): recorded too, so restore names it instead of silently reporting success.
+    for (Conflict c : p.conflicts()) {
+      if (c.release() != Conflict.Release.KERNEL_ON_BIND) {
+        continue;
+      }
+      if (c.kind() == ConflictKind.FRAMEBUFFER) {
+        c.driver().ifPresent(d -> fbs.putIfAbsent(c.name(), d));
+      } else {
+        vts.putIfAbsent(c.name(), true);
+      }
+    }
     return new OriginalDrivers(devices, fbs, vts);
   }
 

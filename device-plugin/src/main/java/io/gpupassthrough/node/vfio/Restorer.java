@@ -107,9 +107,11 @@ public final class Restorer {
   private RestoreItem restoreVtConsole(String id, boolean bound) {
     try {
       if (!host.exists(paths.vtConsole(id))) {
-        // fbcon's vtconN goes with the last framebuffer and comes back with the first.
-        return new RestoreItem(id, !bound, bound ? id + " is gone (fbcon left with its framebuffer"
-            + " and did not come back)" : "gone");
+        // fbcon's vtconN goes with the last framebuffer and comes back with the first; vgacon's
+        // goes when vfio-pci binds the boot VGA device ("vgaarb: deactivate vga console").
+        return new RestoreItem(id, !bound, bound ? id + " is gone: the kernel removed that console"
+            + " (fbcon leaves with its framebuffer, vgacon when vfio-pci binds the boot VGA device)"
+            + " and it returns at the next boot" : "gone");
       }
       boolean now = KernelFormats.parseFlag(paths.vtConsoleBind(id), host.read(paths.vtConsoleBind(id)));
       if (now != bound) {

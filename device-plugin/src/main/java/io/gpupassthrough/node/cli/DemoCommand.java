@@ -1,12 +1,11 @@
 package io.gpupassthrough.node.cli;
 
 import io.gpupassthrough.node.demo.Demo;
+import io.gpupassthrough.node.host.sim.SimFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -42,15 +41,7 @@ public final class DemoCommand implements Callable<Integer> {
       if (keep) {
         System.out.println("   kept " + work);
       } else {
-        deleteTree(work);
-      }
-    }
-  }
-
-  private static void deleteTree(Path root) throws IOException {
-    try (Stream<Path> walk = Files.walk(root)) {
-      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
+        SimFiles.deleteTree(work);
       }
     }
   }

@@ -1,6 +1,7 @@
 package io.gpupassthrough.node.demo;
 
 import io.gpupassthrough.node.host.PciAddress;
+import io.gpupassthrough.node.host.sim.SimFiles;
 import io.gpupassthrough.node.host.sim.SimulatedHost;
 import io.gpupassthrough.node.plugin.UnixSocketTransport;
 import io.gpupassthrough.node.plugin.v1beta1.Device;
@@ -108,7 +109,7 @@ public final class PluginBenchmark {
       }
       ok = false;
     } finally {
-      deleteTree(work);
+      SimFiles.deleteTree(work);
     }
     return ok;
   }
@@ -216,13 +217,5 @@ public final class PluginBenchmark {
 
   private static String trim(double v) {
     return v == Math.rint(v) ? Long.toString((long) v) : Double.toString(v);
-  }
-
-  private static void deleteTree(Path root) throws IOException {
-    try (Stream<Path> walk = Files.walk(root)) {
-      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    }
   }
 }

@@ -87,8 +87,10 @@ class DevicePluginIT {
     assertThat(r.optionsFromCallback().getPreStartRequired()).isTrue();
     assertThat(r.optionsFromCallback().getGetPreferredAllocationAvailable()).isTrue();
     assertThat(r.request().getOptions()).isEqualTo(r.optionsFromCallback());
-    assertThat(advertiser.kubelet().state(ResourceName.parse(RESOURCE)))
-        .isEqualTo(KubeletConnection.State.REGISTERED);
+    // The stand-in records the call before it answers; the plugin marks itself registered after.
+    await().atMost(WITHIN).untilAsserted(() ->
+        assertThat(advertiser.kubelet().state(ResourceName.parse(RESOURCE)))
+            .isEqualTo(KubeletConnection.State.REGISTERED));
   }
 
   @Test

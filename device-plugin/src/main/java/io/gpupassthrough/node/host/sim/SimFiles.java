@@ -10,8 +10,11 @@ import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
 
-/** File operations shared by the simulated host builder and kernel: sysfs-style relative links. */
-final class SimFiles {
+/**
+ * File operations shared by the simulated host builder and kernel (sysfs-style relative links), and
+ * the one tree delete that the demo, benchmarks and tests use on host roots full of link loops.
+ */
+public final class SimFiles {
   private SimFiles() {}
 
   static void write(Path file, String content) {
@@ -64,7 +67,7 @@ final class SimFiles {
   }
 
   /** Deletes a tree without following symlinks (links are removed, never their targets). */
-  static void deleteTree(Path root) {
+  public static void deleteTree(Path root) {
     if (!Files.exists(root, LinkOption.NOFOLLOW_LINKS)) {
       return;
     }

@@ -6,11 +6,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 JAR=device-plugin/target/gpupt-node.jar
-if [ ! -f "$JAR" ] || [ ! -d device-plugin/target/test-classes ]; then
-  ./mvnw -B -q -pl device-plugin -am package -DskipTests
-fi
 CP_FILE=device-plugin/target/agent-bench.classpath
-./mvnw -B -q -o -pl device-plugin dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$PWD/$CP_FILE" > /dev/null
+# One reactor run (with -am) so the crds module resolves from this checkout, not from ~/.m2, on a
+# fresh machine too; each module writes the file, device-plugin (built last) wins.
+./mvnw -B -q -pl device-plugin -am package -DskipTests dependency:build-classpath \
+  -Dmdep.includeScope=test -Dmdep.outputFile="$PWD/$CP_FILE" > /dev/null
 FLAGS="$(grep -v '^#' deploy/images/node-agent/jvm.options | xargs)"
 export MALLOC_ARENA_MAX=2  # as in the image
 exec java -cp "device-plugin/target/test-classes:device-plugin/target/classes:$(cat "$CP_FILE")" \

@@ -20,6 +20,8 @@ public enum Reason {
   CONSOLE_CONFLICT("ConsoleConflict"),
   /** The bind to vfio-pci was written but verification found it did not take. */
   BIND_FAILED("BindFailed"),
+  /** {@code /sys/bus/pci/drivers/vfio-pci} is missing: the module is not loaded on the node. */
+  VFIO_PCI_NOT_LOADED("VfioPciNotLoaded"),
   /** A step failed and the device was rolled back to its original driver. */
   ROLLED_BACK("RolledBack"),
   /** The device vanished from sysfs during the run. */

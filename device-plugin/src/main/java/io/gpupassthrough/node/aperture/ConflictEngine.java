@@ -129,7 +129,7 @@ public final class ConflictEngine {
       return groupProblem;
     }
     if (!s.vfioPciLoaded() && !gpu.isBoundTo(SysfsPaths.VFIO_PCI)) {
-      return Optional.of(new Refusal(Reason.BIND_FAILED,
+      return Optional.of(new Refusal(Reason.VFIO_PCI_NOT_LOADED,
           "the vfio-pci driver is not loaded (/sys/bus/pci/drivers/vfio-pci is missing): run"
               + " 'modprobe vfio-pci' or add vfio-pci to /etc/modules-load.d"));
     }

@@ -219,7 +219,7 @@ public final class Executor {
     } else {
       Step.ProbeDriver s = (Step.ProbeDriver) step;
       if (!host.exists(paths.pciDriver(SysfsPaths.VFIO_PCI))) {
-        throw new StepFailure(Reason.BIND_FAILED, "the vfio-pci driver is not loaded"
+        throw new StepFailure(Reason.VFIO_PCI_NOT_LOADED, "the vfio-pci driver is not loaded"
             + " (/sys/bus/pci/drivers/vfio-pci is missing): run 'modprobe vfio-pci'");
       }
       host.write(paths.pciDriversProbe(), s.address().toString());

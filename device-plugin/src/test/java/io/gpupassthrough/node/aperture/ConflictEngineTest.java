@@ -200,7 +200,7 @@ class ConflictEngineTest {
             .gpu(GPU, 0x81000000L, 0x380000000000L, true, "nouveau", null), true,
             Reason.NO_IOMMU, "intel_iommu=on"),
         Arguments.of("vfio-pci module not loaded", uefi().vfioNotLoaded(), true,
-            Reason.BIND_FAILED, "modprobe vfio-pci"),
+            Reason.VFIO_PCI_NOT_LOADED, "modprobe vfio-pci"),
         Arguments.of("/proc/iomem read without root", Snapshots.host()
             .gpu(GPU, 0x81000000L, 0x380000000000L, true, "nouveau", 1)
             .iomem("00000000-00000000 : PCI Bus 0000:00"), true,

@@ -179,7 +179,7 @@ class ExecutorIT {
     DeviceOutcome o = prepare(host, DeviceSelection.allGpus()).outcomes().get(0);
 
     assertThat(o.result()).isEqualTo(Result.REFUSED);
-    assertThat(o.reason()).contains(Reason.BIND_FAILED);
+    assertThat(o.reason()).contains(Reason.VFIO_PCI_NOT_LOADED);
     assertThat(o.message()).contains("modprobe vfio-pci");
     assertThat(writes).isEmpty();
   }

@@ -22,6 +22,30 @@ public final class ApiPatterns {
       "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
           + "/[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$";
 
+  /*
+   * Bounds on every list and string of the specs. A real API server estimates the cost of each CEL
+   * rule from these; under an unbounded list it refuses the CRD ("estimated rule cost exceeds
+   * budget"). Generous for real hosts: a node has at most a few dozen PCI display functions.
+   */
+
+  /** Longest Kubernetes object name (DNS subdomain), e.g. a GpuPassthrough's name. */
+  public static final int MAX_NAME_LENGTH = 253;
+
+  /** Longest extended resource name: a 253-character prefix, a slash and a 63-character name. */
+  public static final int MAX_RESOURCE_NAME_LENGTH = 317;
+
+  /** The longest of the fixed-width PCI formats ({@code 0000:01:00.0}). */
+  public static final int MAX_PCI_STRING_LENGTH = 12;
+
+  /** Explicit addresses in one selector or one restore request. */
+  public static final int MAX_ADDRESSES = 256;
+
+  /** Vendor IDs, device IDs or classes in one selector. */
+  public static final int MAX_IDS = 64;
+
+  /** GpuPassthrough resources that claim devices on (or restore devices of) one node. */
+  public static final int MAX_CLAIMS_PER_NODE = 64;
+
   /** What each format looks like, for error messages. */
   public static final String PCI_ADDRESS_EXAMPLE = "DDDD:BB:DD.F in lower-case hex, e.g. 0000:01:00.0";
 

@@ -2,6 +2,7 @@ package io.gpupassthrough.api.v1alpha1;
 
 import io.fabric8.generator.annotation.Pattern;
 import io.fabric8.generator.annotation.Required;
+import io.fabric8.generator.annotation.Size;
 import java.util.Objects;
 
 /**
@@ -11,10 +12,14 @@ import java.util.Objects;
  * device is reported with reason {@code ClaimConflict} for the other.
  */
 public class DeviceClaim {
-  @Required private String owner;
+  @Required
+  @Size(max = ApiPatterns.MAX_NAME_LENGTH)
+  private String owner;
+
   @Required private DeviceSelector selector;
 
   @Pattern(ApiPatterns.RESOURCE_NAME)
+  @Size(max = ApiPatterns.MAX_RESOURCE_NAME_LENGTH)
   private String resourceName;
 
   private ConsoleConflictPolicy consoleConflicts = ConsoleConflictPolicy.DETACH;

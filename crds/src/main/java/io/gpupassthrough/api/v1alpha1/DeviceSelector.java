@@ -1,5 +1,7 @@
 package io.gpupassthrough.api.v1alpha1;
 
+import io.fabric8.generator.annotation.Pattern;
+import io.fabric8.generator.annotation.Size;
 import io.fabric8.generator.annotation.ValidationRule;
 import java.util.List;
 import java.util.Objects;
@@ -18,10 +20,17 @@ import java.util.Objects;
     message = "addresses cannot be combined with vendorIds, deviceIds or classes")
 @ValidationRule(value = "!has(self.deviceIds) || has(self.vendorIds)", message = "deviceIds requires vendorIds")
 public class DeviceSelector {
-  private List<@io.fabric8.generator.annotation.Pattern(ApiPatterns.PCI_ID) String> vendorIds;
-  private List<@io.fabric8.generator.annotation.Pattern(ApiPatterns.PCI_ID) String> deviceIds;
-  private List<@io.fabric8.generator.annotation.Pattern(ApiPatterns.PCI_CLASS) String> classes;
-  private List<@io.fabric8.generator.annotation.Pattern(ApiPatterns.PCI_ADDRESS) String> addresses;
+  @Size(max = ApiPatterns.MAX_IDS)
+  private List<@Pattern(ApiPatterns.PCI_ID) @Size(max = ApiPatterns.MAX_PCI_STRING_LENGTH) String> vendorIds;
+
+  @Size(max = ApiPatterns.MAX_IDS)
+  private List<@Pattern(ApiPatterns.PCI_ID) @Size(max = ApiPatterns.MAX_PCI_STRING_LENGTH) String> deviceIds;
+
+  @Size(max = ApiPatterns.MAX_IDS)
+  private List<@Pattern(ApiPatterns.PCI_CLASS) @Size(max = ApiPatterns.MAX_PCI_STRING_LENGTH) String> classes;
+
+  @Size(max = ApiPatterns.MAX_ADDRESSES)
+  private List<@Pattern(ApiPatterns.PCI_ADDRESS) @Size(max = ApiPatterns.MAX_PCI_STRING_LENGTH) String> addresses;
 
   public DeviceSelector() {}
 

@@ -1,5 +1,6 @@
 package io.gpupassthrough.api.v1alpha1;
 
+import io.fabric8.generator.annotation.Size;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -10,7 +11,10 @@ import java.util.Objects;
  * {@code status.observedGeneration}, which is how the operator knows a report is current.
  */
 public class GpuPassthroughNodeSpec {
+  @Size(max = ApiPatterns.MAX_CLAIMS_PER_NODE)
   private List<DeviceClaim> claims = new ArrayList<>();
+
+  @Size(max = ApiPatterns.MAX_CLAIMS_PER_NODE)
   private List<RestoreRequest> restore = new ArrayList<>();
 
   public GpuPassthroughNodeSpec() {}

@@ -3,6 +3,7 @@ package io.gpupassthrough.api.v1alpha1;
 import io.fabric8.generator.annotation.Default;
 import io.fabric8.generator.annotation.Pattern;
 import io.fabric8.generator.annotation.Required;
+import io.fabric8.generator.annotation.Size;
 import io.fabric8.kubernetes.api.model.LabelSelector;
 
 /** What an admin asks for: which nodes, which devices, under which resource name and policy. */
@@ -12,6 +13,7 @@ public class GpuPassthroughSpec {
   @Required private DeviceSelector devices;
 
   @Pattern(ApiPatterns.RESOURCE_NAME)
+  @Size(max = ApiPatterns.MAX_RESOURCE_NAME_LENGTH)
   private String resourceName;
 
   @Default("Detach")

@@ -1,6 +1,8 @@
 package io.gpupassthrough.api.v1alpha1;
 
+import io.fabric8.generator.annotation.Pattern;
 import io.fabric8.generator.annotation.Required;
+import io.fabric8.generator.annotation.Size;
 import java.util.List;
 import java.util.Objects;
 
@@ -11,8 +13,12 @@ import java.util.Objects;
  * {@link RestoreResult} for the same owner in its status.
  */
 public class RestoreRequest {
-  @Required private String owner;
-  private List<@io.fabric8.generator.annotation.Pattern(ApiPatterns.PCI_ADDRESS) String> addresses;
+  @Required
+  @Size(max = ApiPatterns.MAX_NAME_LENGTH)
+  private String owner;
+
+  @Size(max = ApiPatterns.MAX_ADDRESSES)
+  private List<@Pattern(ApiPatterns.PCI_ADDRESS) @Size(max = ApiPatterns.MAX_PCI_STRING_LENGTH) String> addresses;
 
   public RestoreRequest() {}
 

@@ -1,0 +1,160 @@
+package io.gpupassthrough.api.testing;
+
+import io.fabric8.kubeapitest.KubeAPIServer;
+import io.fabric8.kubeapitest.KubeAPIServerConfigBuilder;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.client.dsl.NonDeletingOperation;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A real etcd + kube-apiserver v1.28.7 (RBAC on) for a test class, started by fabric8 kube-api-test
+ * in offline mode from the binaries {@code ../shared/k8s/install.sh} unpacks. The mock server
+ * accepts CRDs, RBAC and Events that a real server refuses, so everything about API behaviour is
+ * tested here: {@link #applyDeployBase()} applies what an admin applies ({@code kubectl kustomize
+ * deploy/base}, not a copy), and {@link #as} acts as a ServiceAccount by impersonation, so the RBAC
+ * that ships is the RBAC under test.
+ */
+public final class RealApiServer implements AutoCloseable {
+  public static final String VERSION = "1.28.7";
+  private static final String INSTALL_HINT =
+      "run ../shared/k8s/install.sh (it unpacks kube-apiserver and etcd " + VERSION + " for kube-api-test)";
+
+  private final KubeAPIServer server;
+  private final String kubeconfig;
+  private final List<KubernetesClient> clients = new ArrayList<>();
+
+  private RealApiServer(KubeAPIServer server) {
+    this.server = server;
+    this.kubeconfig = server.getKubeConfigYaml();
+  }
+
+  /** Starts etcd and the API server; fails with what to run when the binaries are missing. */
+  public static RealApiServer start() {
+    Path dir = binariesRoot();
+    Path bin = dir.resolve("k8s").resolve(VERSION + "-linux-amd64");
+    if (!Files.isExecutable(bin.resolve("kube-apiserver")) || !Files.isExecutable(bin.resolve("etcd"))) {
+      throw new IllegalStateException("no kube-apiserver/etcd " + VERSION + " in " + bin + ": " + INSTALL_HINT);
+    }
+    KubeAPIServer server = new KubeAPIServer(KubeAPIServerConfigBuilder.anAPIServerConfig()
+        .withTestDir(dir.toString())
+        .withApiServerVersion(VERSION)
+        .withOfflineMode(true)
+        .withUpdateKubeConfig(false)
+        .withStartupTimeout(120_000)
+        .build());
+    server.start();
+    return new RealApiServer(server);
+  }
+
+  /** {@code KUBE_API_TEST_DIR}, else {@code ~/.kubeapitest} (install.sh's default). */
+  static Path binariesRoot() {
+    String env = System.getenv(KubeAPIServerConfigBuilder.KUBE_API_TEST_DIR);
+    return env != null && !env.isBlank() ? Path.of(env) : Path.of(System.getProperty("user.home"), ".kubeapitest");
+  }
+
+  /** The cluster admin ({@code system:masters}): set-up and assertions only, never the code under test. */
+  public KubernetesClient admin() {
+    return track(new KubernetesClientBuilder().withConfig(Config.fromKubeconfig(kubeconfig)).build());
+  }
+
+  /** A client that acts as {@code system:serviceaccount:NAMESPACE:NAME} with the groups a token carries. */
+  public KubernetesClient as(String namespace, String serviceAccount) {
+    Config config = Config.fromKubeconfig(kubeconfig);
+    config.setImpersonateUsername("system:serviceaccount:" + namespace + ":" + serviceAccount);
+    config.setImpersonateGroups("system:serviceaccounts", "system:serviceaccounts:" + namespace,
+        "system:authenticated");
+    return track(new KubernetesClientBuilder().withConfig(config).build());
+  }
+
+  /** A kubeconfig for a client in another process (admin). */
+  public String kubeconfigYaml() {
+    return kubeconfig;
+  }
+
+  /**
+   * {@code kubectl kustomize deploy/base} applied as the admin, exactly as the README's install
+   * does (create, or update when present). Returns the objects as rendered.
+   */
+  public List<HasMetadata> applyDeployBase() {
+    return apply(kustomize(repoRoot().resolve("deploy/base")));
+  }
+
+  /** Applies rendered YAML as the admin; CRDs are waited for until the server serves them. */
+  public List<HasMetadata> apply(String yaml) {
+    KubernetesClient admin = admin();
+    List<HasMetadata> objects = admin.load(new ByteArrayInputStream(yaml.getBytes(StandardCharsets.UTF_8))).items();
+    List<HasMetadata> applied = new ArrayList<>();
+    for (HasMetadata o : objects) {
+      applied.add(admin.resource(o).createOr(NonDeletingOperation::update));
+    }
+    for (HasMetadata o : applied) {
+      if (o.getKind().equals("CustomResourceDefinition")) {
+        admin.apiextensions().v1().customResourceDefinitions().withName(o.getMetadata().getName())
+            .waitUntilCondition(c -> c.getStatus() != null && c.getStatus().getConditions().stream()
+                .anyMatch(k -> k.getType().equals("Established") && k.getStatus().equals("True")), 30, TimeUnit.SECONDS);
+      }
+    }
+    return applied;
+  }
+
+  /** Renders a kustomization with the machine's kubectl (v1.32, kustomize v5.5), as an admin would. */
+  public static String kustomize(Path dir) {
+    try {
+      Process p = new ProcessBuilder(kubectl(), "kustomize", dir.toString()).redirectErrorStream(false).start();
+      byte[] out = p.getInputStream().readAllBytes();
+      String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+      if (p.waitFor() != 0) {
+        throw new IllegalStateException("kubectl kustomize " + dir + " failed: " + err.strip());
+      }
+      return new String(out, StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot run kubectl for 'kubectl kustomize " + dir + "': " + e.getMessage()
+          + "; install kubectl (v1.21+ carries kustomize) or " + INSTALL_HINT, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted rendering " + dir, e);
+    }
+  }
+
+  private static String kubectl() {
+    Path beside = binariesRoot().resolve("k8s").resolve(VERSION + "-linux-amd64").resolve("kubectl");
+    return Files.isExecutable(beside) ? beside.toString() : "kubectl";
+  }
+
+  /** The checkout: the nearest directory above the working directory holding deploy/base. */
+  public static Path repoRoot() {
+    Path p = Path.of("").toAbsolutePath();
+    for (Path d = p; d != null; d = d.getParent()) {
+      if (Files.isRegularFile(d.resolve("deploy/base/kustomization.yaml"))) {
+        return d;
+      }
+    }
+    throw new IllegalStateException("no deploy/base/kustomization.yaml above " + p + "; run the tests from the checkout");
+  }
+
+  private KubernetesClient track(KubernetesClient c) {
+    synchronized (clients) {
+      clients.add(c);
+    }
+    return c;
+  }
+
+  @Override
+  public void close() {
+    synchronized (clients) {
+      clients.forEach(KubernetesClient::close);
+      clients.clear();
+    }
+    server.stop();
+  }
+}

@@ -82,10 +82,6 @@ class GpuPassthroughOperatorIT {
           assertThat(r.getOperator()).isEqualTo("In");
           assertThat(r.getValues()).containsExactly("true");
         }));
-    assertThat(cluster.client.serviceAccounts().inNamespace(NAMESPACE).withName(AgentManifests.NAME).get()).isNotNull();
-    assertThat(cluster.client.rbac().clusterRoles().withName(AgentManifests.NAME).get()).isNotNull();
-    assertThat(cluster.client.rbac().clusterRoleBindings().withName(AgentManifests.NAME).get()).isNotNull();
-    assertThat(cluster.client.rbac().roles().inNamespace(NAMESPACE).withName(AgentManifests.EVENTS_ROLE).get()).isNotNull();
 
     await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
       GpuPassthrough g = cluster.get("a10");

@@ -1,34 +1,18 @@
 package io.gpupassthrough.operator.agent;
 
-import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.NodeSelectorTerm;
-import io.fabric8.kubernetes.api.model.ServiceAccount;
-import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
 import io.fabric8.kubernetes.api.model.apps.DaemonSet;
 import io.fabric8.kubernetes.api.model.apps.DaemonSetBuilder;
-import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
-import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBinding;
-import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBindingBuilder;
-import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBuilder;
-import io.fabric8.kubernetes.api.model.rbac.PolicyRuleBuilder;
-import io.fabric8.kubernetes.api.model.rbac.Role;
-import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
-import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
-import io.fabric8.kubernetes.api.model.rbac.RoleBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
-import io.gpupassthrough.api.v1alpha1.GpuPassthrough;
 import java.util.List;
 import java.util.Map;
 
 /**
- * Pure: the node agent's DaemonSet and least-privilege RBAC. The agent reads its own
- * {@code GpuPassthroughNode}, patches its status and records Events; nothing else. RBAC cannot
- * name "the node's own object" in a ClusterRole, so get/list/watch cover all of them; the agent
- * narrows its watch with a field selector on its node name.
+ * Pure: the node agent's DaemonSet. It runs as the ServiceAccount {@link #NAME}, whose
+ * least-privilege RBAC ships in {@code deploy/base/agent/rbac.yaml}.
  */
 public final class AgentManifests {
   public static final String NAME = "gpupt-node-agent";
-  public static final String EVENTS_ROLE = "gpupt-node-agent-events";
   public static final String MANAGED_BY = "app.kubernetes.io/managed-by";
   public static final String MANAGER = "gpupt-operator";
   public static final String DEVICE_PLUGIN_DIR = "/var/lib/kubelet/device-plugins";
@@ -39,50 +23,6 @@ public final class AgentManifests {
 
   static Map<String, String> labels() {
     return Map.of("app.kubernetes.io/name", NAME, "app.kubernetes.io/part-of", "gpu-passthrough", MANAGED_BY, MANAGER);
-  }
-
-  public static ServiceAccount serviceAccount(String namespace) {
-    return new ServiceAccountBuilder().withNewMetadata().withName(NAME).withNamespace(namespace)
-        .withLabels(labels()).endMetadata().build();
-  }
-
-  public static ClusterRole clusterRole() {
-    return new ClusterRoleBuilder().withNewMetadata().withName(NAME).withLabels(labels()).endMetadata()
-        .withRules(
-            new PolicyRuleBuilder().withApiGroups(GpuPassthrough.GROUP).withResources("gpupassthroughnodes")
-                .withVerbs("get", "list", "watch").build(),
-            new PolicyRuleBuilder().withApiGroups(GpuPassthrough.GROUP).withResources("gpupassthroughnodes/status")
-                .withVerbs("patch").build())
-        .build();
-  }
-
-  public static ClusterRoleBinding clusterRoleBinding(String namespace) {
-    return new ClusterRoleBindingBuilder().withNewMetadata().withName(NAME).withLabels(labels()).endMetadata()
-        .withNewRoleRef().withApiGroup("rbac.authorization.k8s.io").withKind("ClusterRole").withName(NAME).endRoleRef()
-        .addNewSubject().withKind("ServiceAccount").withName(NAME).withNamespace(namespace).endSubject()
-        .build();
-  }
-
-  public static Role eventsRole(String namespace) {
-    return new RoleBuilder().withNewMetadata().withName(EVENTS_ROLE).withNamespace(namespace).withLabels(labels())
-        .endMetadata()
-        .withRules(new PolicyRuleBuilder().withApiGroups("", "events.k8s.io").withResources("events")
-            .withVerbs("create", "patch").build())
-        .build();
-  }
-
-  public static RoleBinding eventsRoleBinding(String namespace) {
-    return new RoleBindingBuilder().withNewMetadata().withName(EVENTS_ROLE).withNamespace(namespace)
-        .withLabels(labels()).endMetadata()
-        .withNewRoleRef().withApiGroup("rbac.authorization.k8s.io").withKind("Role").withName(EVENTS_ROLE).endRoleRef()
-        .addNewSubject().withKind("ServiceAccount").withName(NAME).withNamespace(namespace).endSubject()
-        .build();
-  }
-
-  /** Everything but the DaemonSet, in apply order. */
-  public static List<HasMetadata> rbac(String namespace) {
-    return List.of(serviceAccount(namespace), clusterRole(), clusterRoleBinding(namespace), eventsRole(namespace),
-        eventsRoleBinding(namespace));
   }
 
   /**

@@ -21,9 +21,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Keeps the agent DaemonSet and its RBAC as {@link AgentManifests} describes them. Each object
- * carries a hash of what the operator asked for; it is written only when that hash changes or
- * (for the DaemonSet, which is watched) when the live object lost it. Comparing whole objects
+ * Keeps the agent DaemonSet as {@link AgentManifests} describes it (its ServiceAccount and RBAC ship
+ * in {@code deploy/base/agent/rbac.yaml}). The DaemonSet carries a hash of what the operator asked
+ * for; it is written only when that hash changes or when the live object lost it. Comparing whole objects
  * would never settle: the API server fills in defaults.
  */
 public final class AgentRollout {
@@ -34,7 +34,6 @@ public final class AgentRollout {
   private final String namespace;
   private final String image;
   private final InformerEventSource<DaemonSet, GpuPassthrough> daemonSets;
-  private final Map<String, String> appliedHashes = new HashMap<>();
 
   public AgentRollout(
       KubernetesClient client, String namespace, String image, InformerEventSource<DaemonSet, GpuPassthrough> daemonSets) {
@@ -55,14 +54,6 @@ public final class AgentRollout {
       }
       return;
     }
-    for (HasMetadata rbac : AgentManifests.rbac(namespace)) {
-      String hash = stamp(rbac);
-      if (!hash.equals(appliedHashes.get(key(rbac)))) {
-        client.resource(rbac).createOr(NonDeletingOperation::update);
-        appliedHashes.put(key(rbac), hash);
-        LOG.info("{} {} applied", rbac.getKind(), rbac.getMetadata().getName());
-      }
-    }
     DaemonSet desired = AgentManifests.daemonSet(namespace, image, placement.get());
     String hash = stamp(desired);
     String liveHash = live.map(d -> d.getMetadata().getAnnotations())
@@ -78,10 +69,6 @@ public final class AgentRollout {
     }
     LOG.info("DaemonSet {}/{} applied ({} node-affinity terms)", namespace, AgentManifests.NAME,
         placement.get().size());
-  }
-
-  private static String key(HasMetadata o) {
-    return o.getKind() + "/" + o.getMetadata().getNamespace() + "/" + o.getMetadata().getName();
   }
 
   /** Adds the hash annotation and returns the hash. */

@@ -46,6 +46,15 @@ public final class ApiPatterns {
   /** GpuPassthrough resources that claim devices on (or restore devices of) one node. */
   public static final int MAX_CLAIMS_PER_NODE = 64;
 
+  /** Holders (pods or processes) listed per device; more are summarised in the message. */
+  public static final int MAX_HOLDERS = 16;
+
+  /** A holder's command line, container ID or file, as reported (longer text is cut). */
+  public static final int MAX_HOLDER_TEXT_LENGTH = 256;
+
+  /** The node's one-line "who holds what" summary ({@code kubectl get gptnode -o wide}). */
+  public static final int MAX_SUMMARY_LENGTH = 1024;
+
   /** What each format looks like, for error messages. */
   public static final String PCI_ADDRESS_EXAMPLE = "DDDD:BB:DD.F in lower-case hex, e.g. 0000:01:00.0";
 

@@ -1,6 +1,7 @@
 package io.gpupassthrough.api.v1alpha1;
 
 import io.fabric8.generator.annotation.Pattern;
+import io.fabric8.generator.annotation.Size;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -32,6 +33,12 @@ public class DeviceStatus {
   private String resourceName;
   private DeviceHealth health = DeviceHealth.UNKNOWN;
   private List<ConsoleConflictStatus> consoleConflicts = new ArrayList<>();
+
+  @Size(max = ApiPatterns.MAX_HOLDERS)
+  private List<PodAllocation> allocatedTo;
+
+  @Size(max = ApiPatterns.MAX_HOLDERS)
+  private List<HostHolder> hostHolders;
   private Boolean advertised = Boolean.FALSE;
   private Reason reason;
   private String message;
@@ -173,6 +180,30 @@ public class DeviceStatus {
 
   public void setConsoleConflicts(List<ConsoleConflictStatus> consoleConflicts) {
     this.consoleConflicts = consoleConflicts;
+  }
+
+  /**
+   * The containers the kubelet allocated this device to (its PodResources API), when any: who has
+   * it from Kubernetes' point of view. Null when none.
+   */
+  public List<PodAllocation> getAllocatedTo() {
+    return allocatedTo;
+  }
+
+  public void setAllocatedTo(List<PodAllocation> allocatedTo) {
+    this.allocatedTo = allocatedTo;
+  }
+
+  /**
+   * Processes on the node with the device's files open (a VM's QEMU holds {@code /dev/vfio/<group>}),
+   * when any: who has it from the kernel's point of view. Null when none.
+   */
+  public List<HostHolder> getHostHolders() {
+    return hostHolders;
+  }
+
+  public void setHostHolders(List<HostHolder> hostHolders) {
+    this.hostHolders = hostHolders;
   }
 
   /** True when verified on vfio-pci and offered to the kubelet. */

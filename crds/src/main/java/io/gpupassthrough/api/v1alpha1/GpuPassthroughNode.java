@@ -19,6 +19,9 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @AdditionalPrinterColumn(name = "Total", type = AdditionalPrinterColumn.Type.INTEGER, jsonPath = ".status.devicesTotal")
 @AdditionalPrinterColumn(name = "Last-Sync", type = AdditionalPrinterColumn.Type.DATE, jsonPath = ".status.lastSync")
 @AdditionalPrinterColumn(name = "Message", type = AdditionalPrinterColumn.Type.STRING, jsonPath = ".status.message")
+// -o wide only: the answer to "which VM has the A10 on node 7?".
+@AdditionalPrinterColumn(name = "Held-By", type = AdditionalPrinterColumn.Type.STRING, jsonPath = ".status.holders",
+    priority = 1)
 public class GpuPassthroughNode extends CustomResource<GpuPassthroughNodeSpec, GpuPassthroughNodeStatus> {
   @Override
   protected GpuPassthroughNodeSpec initSpec() {

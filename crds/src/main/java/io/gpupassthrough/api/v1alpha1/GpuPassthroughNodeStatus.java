@@ -19,6 +19,9 @@ public class GpuPassthroughNodeStatus {
   private Integer devicesTotal = 0;
   private String message;
 
+  @io.fabric8.generator.annotation.Size(max = ApiPatterns.MAX_SUMMARY_LENGTH)
+  private String holders;
+
   public GpuPassthroughNodeStatus() {}
 
   /** The {@code metadata.generation} of the spec the agent last acted on. */
@@ -89,5 +92,17 @@ public class GpuPassthroughNodeStatus {
 
   public void setMessage(String message) {
     this.message = message;
+  }
+
+  /**
+   * Who holds which device, in one line ({@code kubectl get gptnode -o wide}), e.g.
+   * {@code 0000:41:00.0: pod default/virt-launcher-vm1-x}; null when nothing is held.
+   */
+  public String getHolders() {
+    return holders;
+  }
+
+  public void setHolders(String holders) {
+    this.holders = holders;
   }
 }

@@ -35,7 +35,14 @@ public enum Reason {
   /** Not matched by any device selector on this node. */
   NOT_SELECTED("NotSelected"),
   /** The GpuPassthrough spec failed validation; the message names the field and the expected form. */
-  INVALID_SPEC("InvalidSpec");
+  INVALID_SPEC("InvalidSpec"),
+  /**
+   * A pod (kubelet PodResources) or a host process (open device files) holds the device, so its
+   * driver is not unbound; the message names the holders. Retried once they are gone.
+   */
+  DEVICE_IN_USE("DeviceInUse"),
+  /** A sysfs write for the device is still blocked in the kernel after the write deadline. */
+  WRITE_HUNG("WriteHung");
 
   private final String code;
 

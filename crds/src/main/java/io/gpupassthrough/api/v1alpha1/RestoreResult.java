@@ -13,7 +13,13 @@ public class RestoreResult {
     DONE,
     /** Some device could not be given back; {@code message} says which and why. */
     @JsonProperty("Failed")
-    FAILED
+    FAILED,
+    /**
+     * Some device is still held (a pod or a host process has it, or a write is blocked in the
+     * kernel); it stays on vfio-pci and the agent tries again. {@code message} names the holder.
+     */
+    @JsonProperty("Waiting")
+    WAITING
   }
 
   private String owner;

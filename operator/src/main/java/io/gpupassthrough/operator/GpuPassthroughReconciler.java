@@ -179,13 +179,16 @@ public class GpuPassthroughReconciler implements Reconciler<GpuPassthrough>, Cle
     Instant deleted = Instant.parse(resource.getMetadata().getDeletionTimestamp());
     Duration waited = Duration.between(deleted, clock.instant());
     if (waited.compareTo(config.restoreTimeout()) >= 0) {
+      List<String> waiting = NodeReports.restoreWaiting(name, r.plan(), r.nodeStates());
       events.warning(resource, "RestoreTimedOut", pending.size() + " nodes did not report within "
           + config.restoreTimeout() + ": " + String.join(", ", pending)
+          + (waiting.isEmpty() ? "" : " (still held: " + String.join("; ", waiting) + ")")
           + "; their devices stay on vfio-pci; run 'gpupt-node restore' on them by hand");
       return finish(resource, context);
     }
     statusRecorder.record(resource, StatusAggregator.restoring(
-        resource.getMetadata().getGeneration(), statusRecorder.previous(resource), pending, clock.instant()));
+        resource.getMetadata().getGeneration(), statusRecorder.previous(resource), pending,
+        NodeReports.restoreWaiting(name, r.plan(), r.nodeStates()), clock.instant()));
     Duration left = config.restoreTimeout().minus(waited);
     return DeleteControl.noFinalizerRemoval()
         .rescheduleAfter(Math.max(1, Math.min(RESTORE_POLL.toMillis(), left.toMillis())));

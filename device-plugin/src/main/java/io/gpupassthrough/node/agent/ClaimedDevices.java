@@ -34,6 +34,8 @@ final class ClaimedDevices implements DeviceInventory, DesiredState {
   private Map<String, AdvertisedDevice> devices = Map.of();
   private Map<String, ResourceName> resources = Map.of();
   private final Map<String, String> problems = new LinkedHashMap<>();
+  /** Devices kept listed but not allocatable (Unhealthy), with why: being given back, or held. */
+  private Map<String, String> held = Map.of();
 
   ClaimedDevices(HostRoot host, HealthListener listener) {
     this.host = host;
@@ -68,6 +70,20 @@ final class ClaimedDevices implements DeviceInventory, DesiredState {
     return withdrawn;
   }
 
+  /**
+   * Lists these published devices as Unhealthy, with the reason as their problem, until the next
+   * call: the kubelet keeps them in capacity but hands none of them out, and {@code Allocate}
+   * refuses them at once (its answer comes from the same list). Replaces the previous set.
+   */
+  synchronized void hold(Map<String, String> unavailable) {
+    held = Map.copyOf(unavailable);
+  }
+
+  /** The name a device is published under now, if it is. */
+  synchronized Optional<ResourceName> resourceOf(String address) {
+    return Optional.ofNullable(resources.get(address));
+  }
+
   /** Live problems of the published devices, by address (absent = healthy). */
   synchronized Map<String, String> problems() {
     return Map.copyOf(problems);
@@ -90,7 +106,9 @@ final class ClaimedDevices implements DeviceInventory, DesiredState {
           changed |= problems.put(d.address(), "device is no longer on the PCI bus") == null;
           continue; // the advertiser keeps it listed as unhealthy
         }
-        Optional<String> problem = scanner.problem(d.address());
+        Optional<String> problem = held.containsKey(d.address())
+            ? Optional.of(held.get(d.address()))
+            : scanner.problem(d.address());
         changed |= problem.isPresent()
             ? !problem.get().equals(problems.put(d.address(), problem.get()))
             : problems.remove(d.address()) != null;
@@ -105,6 +123,11 @@ final class ClaimedDevices implements DeviceInventory, DesiredState {
 
   @Override
   public Optional<String> problem(String address) {
+    synchronized (this) {
+      if (held.containsKey(address)) {
+        return Optional.of(held.get(address));
+      }
+    }
     return scanner.problem(address);
   }
 }

@@ -2,6 +2,7 @@ package io.gpupassthrough.node.agent;
 
 import io.gpupassthrough.api.v1alpha1.ConsoleConflictStatus;
 import io.gpupassthrough.api.v1alpha1.Reason;
+import io.gpupassthrough.node.holders.DeviceHolders;
 import io.gpupassthrough.node.aperture.Conflict;
 import io.gpupassthrough.node.host.PciAddress;
 import io.gpupassthrough.node.host.PciDevice;
@@ -18,6 +19,8 @@ import java.util.Optional;
  *
  * @param device empty when the address is not on this host
  * @param originalDriver the driver a restore would give it back to, when known
+ * @param holders who has it (pods the kubelet allocated it to, processes with its files open),
+ *     as last checked
  */
 public record DeviceReport(
     PciAddress address,
@@ -29,9 +32,19 @@ public record DeviceReport(
     List<ConflictReport> conflicts,
     boolean verified,
     Optional<Reason> reason,
-    String message) {
+    String message,
+    DeviceHolders holders) {
+
+  /** Without holders (nobody, or not checked). */
+  public DeviceReport(PciAddress address, Optional<PciDevice> device, List<PciAddress> groupMembers,
+      Optional<String> originalDriver, String owner, Optional<ResourceName> resourceName,
+      List<ConflictReport> conflicts, boolean verified, Optional<Reason> reason, String message) {
+    this(address, device, groupMembers, originalDriver, owner, resourceName, conflicts, verified,
+        reason, message, DeviceHolders.none(address));
+  }
 
   public DeviceReport {
+    Objects.requireNonNull(holders, "holders");
     Objects.requireNonNull(address, "address");
     Objects.requireNonNull(owner, "owner");
     groupMembers = List.copyOf(groupMembers);
@@ -40,6 +53,17 @@ public record DeviceReport(
       throw new IllegalArgumentException(
           address + ": a verified device has no reason, an unverified one must have one");
     }
+  }
+
+  /** The same report with these holders. */
+  public DeviceReport withHolders(DeviceHolders now) {
+    return new DeviceReport(address, device, groupMembers, originalDriver, owner, resourceName,
+        conflicts, verified, reason, message, now);
+  }
+
+  /** Not advertised because it is held or a write for it is blocked: retried by the agent. */
+  public boolean waiting() {
+    return reason.filter(r -> r == Reason.DEVICE_IN_USE || r == Reason.WRITE_HUNG).isPresent();
   }
 
   /** One conflict on the device's BARs and what the agent did about it. */

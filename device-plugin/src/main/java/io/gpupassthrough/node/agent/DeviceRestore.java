@@ -1,5 +1,6 @@
 package io.gpupassthrough.node.agent;
 
+import io.gpupassthrough.node.holders.HolderCheck;
 import io.gpupassthrough.node.host.HostRoot;
 import io.gpupassthrough.node.host.PciAddress;
 import io.gpupassthrough.node.host.SysfsPaths;
@@ -10,7 +11,9 @@ import io.gpupassthrough.node.vfio.RestoreItem;
 import io.gpupassthrough.node.vfio.Restorer;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.Map;
 import java.util.function.Consumer;
 
@@ -19,17 +22,17 @@ import java.util.function.Consumer;
  * back everything: only the recorded PCI functions taken for those GPUs (the GPU and its
  * companions). Framebuffer drivers and VT consoles are not recorded per GPU, so they are given
  * back only when no GPU is left on vfio-pci by the agent (the console then has nothing in its
- * way).
+ * way). A GPU that is held stays on vfio-pci and is reported as waiting (see {@link Restorer}).
  */
 final class DeviceRestore {
   private final HostRoot host;
   private final OriginalDriverStore store;
   private final Restorer restorer;
 
-  DeviceRestore(HostRoot host, OriginalDriverStore store, Consumer<String> events) {
+  DeviceRestore(HostRoot host, OriginalDriverStore store, HolderCheck holders, Consumer<String> events) {
     this.host = host;
     this.store = store;
-    this.restorer = new Restorer(host, events);
+    this.restorer = new Restorer(host, holders, events);
   }
 
   RestoreReport restore(String owner, List<PciAddress> gpus) {
@@ -48,7 +51,8 @@ final class DeviceRestore {
     store.forget(restoredPart(subset, items));
 
     List<String> restored = new ArrayList<>();
-    List<String> problems = new ArrayList<>();
+    Set<String> problems = new LinkedHashSet<>();
+    Map<String, RestoreReport.Held> waiting = new LinkedHashMap<>();
     for (PciAddress gpu : gpus) {
       String a = gpu.toString();
       List<RestoreItem> ofGpu = items.stream()
@@ -69,6 +73,8 @@ final class DeviceRestore {
         restored.add(a);
       } else {
         failed.forEach(i -> problems.add(i.message()));
+        failed.stream().filter(RestoreItem::waiting).findFirst().ifPresent(i ->
+            waiting.put(a, new RestoreReport.Held(i.reason().orElseThrow(), i.message())));
       }
     }
     items.stream()
@@ -78,7 +84,7 @@ final class DeviceRestore {
     String message = problems.isEmpty()
         ? (restored.isEmpty() ? "nothing to give back" : "back on the original drivers: " + String.join(", ", restored))
         : String.join("; ", problems);
-    return new RestoreReport(owner, done, restored, message);
+    return new RestoreReport(owner, done, restored, message, waiting);
   }
 
   private static OriginalDrivers restoredPart(OriginalDrivers subset, List<RestoreItem> items) {

@@ -7,6 +7,7 @@ import io.gpupassthrough.api.v1alpha1.GpuPassthroughNodeSpec;
 import io.gpupassthrough.api.v1alpha1.GpuPassthroughNodeStatus;
 import io.gpupassthrough.api.v1alpha1.RestoreRequest;
 import io.gpupassthrough.api.v1alpha1.RestoreResult;
+import io.gpupassthrough.node.holders.HolderCheck;
 import io.gpupassthrough.node.host.HostRoot;
 import io.gpupassthrough.node.plugin.NodeAgent;
 import io.gpupassthrough.node.plugin.ResourceName;
@@ -40,8 +41,19 @@ public final class InClusterAgent implements AutoCloseable {
   private final NodePass pass;
   private final NodeStatusRecorder recorder;
   private final NodeClaimWatcher watcher;
-  /** How soon a pass that could not read the host is tried again (same generation). */
+  /**
+   * How soon a pass is tried again on the same generation when it may end differently: the host
+   * was unreadable, or a device is held or has a write blocked in the kernel.
+   */
   public static final Duration DEFAULT_HOST_RETRY = Duration.ofSeconds(10);
+
+  /**
+   * Who holds the devices, and how often status follows that between passes. The check reads
+   * every process's open files (see {@code HolderScanBenchmark} in the README for its cost).
+   */
+  public record Holders(HolderCheck check, Duration refresh) {
+    public static final Duration DEFAULT_REFRESH = Duration.ofSeconds(15);
+  }
 
   /** A pass binds, verifies (waiting up to 2 s per device for /dev/vfio) and may roll back. */
   private static final Duration CLOSE_GRACE = Duration.ofSeconds(30);
@@ -52,11 +64,14 @@ public final class InClusterAgent implements AutoCloseable {
   private final Map<String, RestoreReport> answered = new LinkedHashMap<>();
   private boolean seeded;
 
+  private final Holders holders;
+
   private InClusterAgent(KubernetesClient client, HostRoot host, String nodeName,
-      NodeAgent.Settings settings, Duration debounce, Duration hostRetry) {
+      NodeAgent.Settings settings, Duration debounce, Duration hostRetry, Holders holders) {
     this.nodeName = nodeName;
     this.hostRetry = hostRetry;
-    this.pass = new NodePass(host, event -> log.info("node {}: {}", nodeName, event));
+    this.holders = holders;
+    this.pass = new NodePass(host, holders.check(), event -> log.info("node {}: {}", nodeName, event));
     this.recorder = new NodeStatusRecorder(client, nodeName, this::status, worker, debounce,
         Clock.systemUTC());
     this.claimed = new ClaimedDevices(host, recorder::request);
@@ -70,18 +85,28 @@ public final class InClusterAgent implements AutoCloseable {
   /** Starts the plugin side (nothing advertised yet), then the watch. */
   public static InClusterAgent start(KubernetesClient client, HostRoot host, String nodeName,
       NodeAgent.Settings settings, Duration debounce, Duration hostRetry) {
-    InClusterAgent agent = new InClusterAgent(client, host, nodeName, settings, debounce, hostRetry);
+    return start(client, host, nodeName, settings, debounce, hostRetry,
+        new Holders(HolderCheck.forHost(host), Holders.DEFAULT_REFRESH));
+  }
+
+  public static InClusterAgent start(KubernetesClient client, HostRoot host, String nodeName,
+      NodeAgent.Settings settings, Duration debounce, Duration hostRetry, Holders holders) {
+    InClusterAgent agent = new InClusterAgent(client, host, nodeName, settings, debounce, hostRetry, holders);
     agent.plugin.start();
     agent.watcher.start();
+    if (!holders.refresh().isZero()) {
+      agent.worker.scheduleWithFixedDelay(agent::refreshHolders, holders.refresh().toMillis(),
+          holders.refresh().toMillis(), TimeUnit.MILLISECONDS);
+    }
     return agent;
   }
 
   /** {@code serve} in a cluster: runs until {@code stop} opens; returns the exit code. */
-  public static int serve(HostRoot host, String nodeName, NodeAgent.Settings settings,
+  public static int serve(HostRoot host, String nodeName, NodeAgent.Settings settings, Holders holders,
       CountDownLatch stop) {
     try (KubernetesClient client = new KubernetesClientBuilder().build();
         InClusterAgent agent = start(client, host, nodeName, settings, NodeStatusRecorder.DEFAULT_DEBOUNCE,
-            DEFAULT_HOST_RETRY)) {
+            DEFAULT_HOST_RETRY, holders)) {
       agent.plugin().metricsPort().ifPresent(p -> log.info("node {}: /healthz and /metrics on port {}", nodeName, p));
       log.info("node {}: in-cluster agent watching GpuPassthroughNode/{} (API {}), device plugins in {}",
           nodeName, nodeName, client.getMasterUrl(), settings.pluginDir());
@@ -135,18 +160,32 @@ public final class InClusterAgent implements AutoCloseable {
     GpuPassthroughNodeSpec spec = Optional.ofNullable(node.getSpec()).orElseGet(GpuPassthroughNodeSpec::new);
     long generation = generationOf(node);
     try {
-      // Stop advertising before giving devices back, so the kubelet cannot hand one out meanwhile.
-      plugin.advertiser().withdraw(restoring(spec));
+      // Not allocatable before anything is given back: listed Unhealthy at once, so the kubelet
+      // cannot hand one out while it is checked for holders and unbound.
+      Set<String> restoring = restoring(spec);
+      Map<String, String> unavailable = new LinkedHashMap<>();
+      restoring.forEach(a -> unavailable.put(a, "being given back (restore requested); not allocatable"));
+      claimed.hold(unavailable);
+      plugin.advertiser().sync();
       PassResult result = pass.run(spec, generation, Map.copyOf(answered));
       result.restores().forEach(r -> answered.put(r.owner(), r));
       answered.keySet().retainAll(Optional.ofNullable(spec.getRestore()).orElse(List.of()).stream()
           .map(RestoreRequest::getOwner).toList());
       Map<String, ResourceName> wanted = new LinkedHashMap<>();
+      Map<String, String> stillHeld = new LinkedHashMap<>();
       for (DeviceReport d : result.devices()) {
+        String address = d.address().toString();
         if (d.verified() && d.resourceName().isPresent()) {
-          wanted.putIfAbsent(d.address().toString(), d.resourceName().get());
+          wanted.putIfAbsent(address, d.resourceName().get());
+        } else if (d.waiting() && restoring.contains(address)) {
+          // Its restore waits for its holder: it stays listed, Unhealthy, under its old name.
+          claimed.resourceOf(address).ifPresent(r -> {
+            wanted.putIfAbsent(address, r);
+            stillHeld.put(address, d.message());
+          });
         }
       }
+      claimed.hold(stillHeld);
       plugin.advertiser().withdraw(claimed.publish(wanted));
       plugin.advertiser().sync();
       last = result;
@@ -156,14 +195,39 @@ public final class InClusterAgent implements AutoCloseable {
           Optional.of("the pass failed unexpectedly: " + e));
     }
     recorder.request();
-    if (last.hostProblem().isPresent()) {
-      // An unreadable host (sysfs mid-change, /proc/iomem hidden) gets no new generation to
-      // trigger another pass; try the same spec again unless a newer one arrived meanwhile.
+    if (last.retry()) {
+      // An unreadable host (sysfs mid-change, /proc/iomem hidden), a held device or a write
+      // blocked in the kernel gets no new generation to trigger another pass; try the same spec
+      // again unless a newer one arrived meanwhile.
       worker.schedule(() -> {
         if (latestGeneration == generation) {
           guarded(node);
         }
       }, hostRetry.toMillis(), TimeUnit.MILLISECONDS);
+    }
+  }
+
+  /** Between passes: who holds the reported devices now (a pod started or ended), for status. */
+  private void refreshHolders() {
+    PassResult before = last;
+    if (before == null || before.devices().isEmpty()) {
+      return;
+    }
+    try {
+      PassResult now = pass.refreshHolders(before);
+      for (int i = 0; i < now.devices().size(); i++) {
+        String was = before.devices().get(i).holders().describe();
+        String is = now.devices().get(i).holders().describe();
+        if (!was.equals(is)) {
+          log.info("node {}: {} held by {} (was {})", nodeName, now.devices().get(i).address(), is, was);
+        }
+      }
+      if (last == before) {
+        last = now;
+        recorder.request();
+      }
+    } catch (RuntimeException e) {
+      log.warn("node {}: holder check failed; status keeps the last one: {}", nodeName, e.getMessage());
     }
   }
 
@@ -222,5 +286,6 @@ public final class InClusterAgent implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     plugin.close();
+    holders.check().close();
   }
 }

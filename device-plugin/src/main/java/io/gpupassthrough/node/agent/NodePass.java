@@ -7,6 +7,8 @@ import io.gpupassthrough.node.aperture.ConflictEngine;
 import io.gpupassthrough.node.aperture.DevicePlan;
 import io.gpupassthrough.node.aperture.DeviceSelection;
 import io.gpupassthrough.node.aperture.Plan;
+import io.gpupassthrough.node.holders.HolderCheck;
+import io.gpupassthrough.node.holders.HolderReport;
 import io.gpupassthrough.node.host.HostReadException;
 import io.gpupassthrough.node.host.HostRoot;
 import io.gpupassthrough.node.host.IommuGroup;
@@ -37,6 +39,10 @@ import java.util.function.Consumer;
  * <p>Adoption: a GPU that is already verified on vfio-pci (with its whole group) is never handed
  * to the executor, whatever its claim's policy says: a VM may be using it right now, and a
  * restarted or upgraded agent must only take over advertising it.
+ *
+ * <p>Holders: every reported device carries who holds it (kubelet allocations, processes with its
+ * files open). A GPU whose restore waits for its holder is reported too ({@code DeviceInUse},
+ * owned by the deleted resource), so the node's status says who keeps it.
  */
 final class NodePass {
   private final HostRoot host;
@@ -44,13 +50,15 @@ final class NodePass {
   private final OriginalDriverStore store;
   private final Executor executor;
   private final DeviceRestore restore;
+  private final HolderCheck holders;
 
-  NodePass(HostRoot host, Consumer<String> events) {
+  NodePass(HostRoot host, HolderCheck holders, Consumer<String> events) {
     this.host = host;
     this.reader = new SnapshotReader(host);
     this.store = new OriginalDriverStore(host);
-    this.executor = new Executor(host, store, events);
-    this.restore = new DeviceRestore(host, store, events);
+    this.holders = holders;
+    this.executor = new Executor(host, store, holders, events);
+    this.restore = new DeviceRestore(host, store, holders, events);
   }
 
   /**
@@ -97,13 +105,54 @@ final class NodePass {
       for (ClaimMatch.Conflict c : match.conflicts()) {
         devices.add(conflict(after, originals, c));
       }
-      return new PassResult(generation, devices, restores, match.invalid(), Optional.empty());
+      for (RestoreReport r : restores) {
+        r.waiting().forEach((gpu, held) -> devices.add(restoreWaiting(after, originals, r.owner(), gpu, held)));
+      }
+      PassResult result = new PassResult(generation, devices, restores, match.invalid(), Optional.empty());
+      return refreshHolders(result);
     } catch (HostReadException e) {
       return new PassResult(generation, List.of(), restores, List.of(), Optional.of(e.getMessage()));
     }
   }
 
   private record Prepared(Claim claim, DeviceOutcome outcome) {}
+
+  /**
+   * The same result with every device's holders checked now (one scan of /proc for all of them):
+   * after a pass, and between passes so that status follows pods that get or give up a device.
+   */
+  PassResult refreshHolders(PassResult result) {
+    if (result.devices().isEmpty()) {
+      return result.withHolders(result.devices(), Optional.empty());
+    }
+    List<PciAddress> functions = new ArrayList<>();
+    for (DeviceReport d : result.devices()) {
+      functions.addAll(functionsOf(d));
+    }
+    HolderReport report;
+    try {
+      report = holders.check(functions);
+    } catch (HostReadException e) {
+      return result.withHolders(result.devices(), Optional.of("holders not checked: " + e.getMessage()));
+    }
+    List<DeviceReport> now = result.devices().stream()
+        .map(d -> d.withHolders(report.of(d.address(), functionsOf(d))))
+        .toList();
+    return result.withHolders(now, report.blindness());
+  }
+
+  private static List<PciAddress> functionsOf(DeviceReport d) {
+    return d.groupMembers().isEmpty() ? List.of(d.address()) : d.groupMembers();
+  }
+
+  private DeviceReport restoreWaiting(Snapshot after, OriginalDrivers originals, String owner,
+      String gpu, RestoreReport.Held held) {
+    PciAddress address = PciAddress.parse(gpu);
+    Optional<PciDevice> device = after.device(address);
+    return new DeviceReport(address, device, members(after, device), originalDriver(originals, device),
+        owner, Optional.empty(), List.of(), false, Optional.of(held.reason()),
+        "restore requested (GpuPassthrough '" + owner + "' deleted): " + held.message());
+  }
 
   private DeviceOutcome adoptOrExecute(Snapshot now, DevicePlan p) {
     Optional<PciDevice> gpu = now.device(p.address());

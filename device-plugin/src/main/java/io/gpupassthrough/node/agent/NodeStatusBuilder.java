@@ -2,14 +2,20 @@ package io.gpupassthrough.node.agent;
 
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
+import io.gpupassthrough.api.v1alpha1.ApiPatterns;
 import io.gpupassthrough.api.v1alpha1.ConsoleConflictStatus;
 import io.gpupassthrough.api.v1alpha1.DeviceHealth;
 import io.gpupassthrough.api.v1alpha1.DeviceStatus;
 import io.gpupassthrough.api.v1alpha1.GpuPassthroughNodeStatus;
+import io.gpupassthrough.api.v1alpha1.HostHolder;
+import io.gpupassthrough.api.v1alpha1.PodAllocation;
 import io.gpupassthrough.api.v1alpha1.Reason;
 import io.gpupassthrough.api.v1alpha1.RestoreResult;
 import io.gpupassthrough.node.agent.ClaimMatch.InvalidClaim;
 import io.gpupassthrough.node.agent.DeviceReport.ConflictReport;
+import io.gpupassthrough.node.holders.DeviceHolders;
+import io.gpupassthrough.node.holders.PodHolder;
+import io.gpupassthrough.node.holders.ProcessHolder;
 import io.gpupassthrough.node.host.PciAddress;
 import io.gpupassthrough.node.host.PciDevice;
 import java.util.ArrayList;
@@ -69,6 +75,7 @@ public final class NodeStatusBuilder {
     s.setDevicesTotal((int) total);
     s.setDevicesReady((int) ready);
     s.setMessage(blocked.isEmpty() ? summary : summary + "; " + blocked.get(0));
+    s.setHolders(holders(pass));
     boolean allReady = blocked.isEmpty();
     s.setConditions(new ArrayList<>(List.of(
         condition(READY, allReady, pass.generation(),
@@ -90,6 +97,10 @@ public final class NodeStatusBuilder {
     d.setOwner(r.owner());
     d.setResourceName(r.resourceName().map(Object::toString).orElse(null));
     d.setConsoleConflicts(new ArrayList<>(r.conflicts().stream().map(NodeStatusBuilder::conflict).toList()));
+    d.setAllocatedTo(r.holders().pods().isEmpty() ? null : new ArrayList<>(r.holders().pods().stream()
+        .limit(ApiPatterns.MAX_HOLDERS).map(NodeStatusBuilder::allocation).toList()));
+    d.setHostHolders(r.holders().processes().isEmpty() ? null : new ArrayList<>(r.holders().byProcess().stream()
+        .limit(ApiPatterns.MAX_HOLDERS).map(NodeStatusBuilder::hostHolder).toList()));
     if (!r.verified()) {
       d.setHealth(DeviceHealth.UNKNOWN);
       d.setAdvertised(false);
@@ -134,10 +145,64 @@ public final class NodeStatusBuilder {
     return c;
   }
 
+  /**
+   * One line for {@code kubectl get gptnode -o wide}: each held device and who has it, pods
+   * (kubelet allocations) before processes, at most {@link ApiPatterns#MAX_SUMMARY_LENGTH}.
+   */
+  static String holders(PassResult pass) {
+    List<String> parts = new ArrayList<>();
+    pass.devices().stream()
+        .sorted(Comparator.comparing(DeviceReport::address))
+        .map(DeviceReport::holders)
+        .filter(DeviceHolders::held)
+        .distinct()
+        .forEach(h -> parts.add(h.device() + ": " + heldBy(h)));
+    pass.holdersUnknown().ifPresent(u -> parts.add("holders may be incomplete: " + u));
+    if (parts.isEmpty()) {
+      return null;
+    }
+    return cut(String.join("; ", parts), ApiPatterns.MAX_SUMMARY_LENGTH);
+  }
+
+  /** {@code pod default/vm1}, else {@code pid 77 python3}: the shortest answer to "who has it". */
+  private static String heldBy(DeviceHolders h) {
+    List<String> who = new ArrayList<>();
+    h.pods().stream().map(p -> "pod " + p.namespace() + "/" + p.pod()).distinct().forEach(who::add);
+    if (who.isEmpty()) {
+      h.processes().stream().map(p -> "pid " + p.pid() + " " + p.comm()
+          + p.containerId().map(c -> " (container " + c.substring(0, Math.min(12, c.length())) + ")").orElse(""))
+          .distinct().forEach(who::add);
+    }
+    return String.join(", ", who);
+  }
+
+  private static PodAllocation allocation(PodHolder p) {
+    PodAllocation a = new PodAllocation();
+    a.setNamespace(p.namespace());
+    a.setPod(p.pod());
+    a.setContainer(p.container());
+    a.setResourceName(p.resourceName());
+    return a;
+  }
+
+  private static HostHolder hostHolder(ProcessHolder p) {
+    HostHolder h = new HostHolder();
+    h.setPid(p.pid());
+    h.setCommand(cut(p.command(), ApiPatterns.MAX_HOLDER_TEXT_LENGTH));
+    h.setContainerId(p.containerId().orElse(null));
+    h.setFile(cut(p.file(), ApiPatterns.MAX_HOLDER_TEXT_LENGTH));
+    return h;
+  }
+
+  private static String cut(String s, int max) {
+    return s.length() <= max ? s : s.substring(0, max - 1) + "…";
+  }
+
   private static RestoreResult restore(RestoreReport r) {
     RestoreResult out = new RestoreResult();
     out.setOwner(r.owner());
-    out.setState(r.done() ? RestoreResult.State.DONE : RestoreResult.State.FAILED);
+    out.setState(r.done() ? RestoreResult.State.DONE
+        : r.isWaiting() ? RestoreResult.State.WAITING : RestoreResult.State.FAILED);
     out.setRestored(new ArrayList<>(r.restored()));
     out.setMessage(r.message());
     return out;

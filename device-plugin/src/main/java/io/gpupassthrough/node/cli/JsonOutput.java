@@ -5,6 +5,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.gpupassthrough.node.aperture.Conflict;
 import io.gpupassthrough.node.aperture.Step;
+import io.gpupassthrough.node.holders.HolderReport;
+import io.gpupassthrough.node.holders.PodHolder;
+import io.gpupassthrough.node.holders.ProcessHolder;
 import io.gpupassthrough.node.host.PciDevice;
 import java.io.UncheckedIOException;
 import java.util.LinkedHashMap;
@@ -65,6 +68,35 @@ final class JsonOutput {
     if (detail != null && !detail.isEmpty() && !detail.equals(s.why())) {
       m.put("detail", detail);
     }
+    return m;
+  }
+
+  /** {@code {namespace, pod, container, resourceName}}: a kubelet allocation. */
+  static Map<String, Object> pod(PodHolder p) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("namespace", p.namespace());
+    m.put("pod", p.pod());
+    m.put("container", p.container());
+    m.put("resourceName", p.resourceName());
+    return m;
+  }
+
+  /** {@code {pid, command, containerId, file}}: a process with a device file open. */
+  static Map<String, Object> process(ProcessHolder p) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("pid", p.pid());
+    m.put("command", p.command());
+    m.put("containerId", p.containerId().orElse(null));
+    m.put("file", p.file());
+    return m;
+  }
+
+  /** Whether the holder check saw everything, and what it could not consult. */
+  static Map<String, Object> holderCheck(HolderReport r) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("complete", r.blind().isEmpty());
+    m.put("blind", r.blind());
+    m.put("notes", r.notes());
     return m;
   }
 

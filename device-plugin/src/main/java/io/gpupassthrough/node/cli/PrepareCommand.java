@@ -3,7 +3,9 @@ package io.gpupassthrough.node.cli;
 import io.gpupassthrough.api.v1alpha1.ConsoleConflictPolicy;
 import io.gpupassthrough.node.aperture.DeviceSelection;
 import io.gpupassthrough.node.aperture.DeviceSelection.VendorDevice;
+import io.gpupassthrough.node.holders.HolderCheck;
 import io.gpupassthrough.node.host.HostReadException;
+import io.gpupassthrough.node.host.HostRoot;
 import io.gpupassthrough.node.host.PciAddress;
 import io.gpupassthrough.node.host.PciDevice;
 import io.gpupassthrough.node.vfio.DeviceOutcome;
@@ -47,6 +49,8 @@ import picocli.CommandLine.Spec;
           + " 2 bad flags; 3 host root unreadable or malformed, nothing changed."})
 public final class PrepareCommand implements Callable<Integer> {
   @Mixin HostOptions host;
+  @Mixin WriteOptions writes;
+  @Mixin HolderOptions holders;
 
   @Option(names = "--dry-run", description = "Plan and print the steps; write nothing.")
   boolean dryRun;
@@ -84,8 +88,16 @@ public final class PrepareCommand implements Callable<Integer> {
     PrintWriter err = spec.commandLine().getErr();
     DeviceSelection selection = selection();
     ConsoleConflictPolicy conflictPolicy = policy();
+    HostRoot root;
     try {
-      Preparation.Report report = new Preparation(host.open(err), event -> {
+      root = writes.apply(host.open(err), err);
+    } catch (HostReadException e) {
+      err.println("prepare: " + e.getMessage());
+      err.flush();
+      return ExitCodes.HOST_UNREADABLE;
+    }
+    try (HolderCheck check = holders.check(root)) {
+      Preparation.Report report = new Preparation(root, check, event -> {
         if (output == OutputFormat.table) {
           err.println("prepare: " + event);
           err.flush();
@@ -93,6 +105,7 @@ public final class PrepareCommand implements Callable<Integer> {
       }).prepare(selection, conflictPolicy, !noCompanions, dryRun);
       out.print(output == OutputFormat.json ? json(report, dryRun) : table(report, dryRun));
       out.flush();
+      WriteOptions.warnIfHung(root, err);
       if (report.outcomes().isEmpty()) {
         err.println("prepare: no GPU matched the selection (see 'scan')");
         err.flush();

@@ -1,6 +1,8 @@
 package io.gpupassthrough.node.cli;
 
+import io.gpupassthrough.node.holders.HolderCheck;
 import io.gpupassthrough.node.host.HostReadException;
+import io.gpupassthrough.node.host.HostRoot;
 import io.gpupassthrough.node.vfio.Preparation;
 import io.gpupassthrough.node.vfio.RestoreItem;
 import java.io.PrintWriter;
@@ -25,10 +27,15 @@ import picocli.CommandLine.Spec;
           + " detached, and verify each. What is restored is forgotten; what could not be is kept"
           + " in <host-root>/var/lib/gpupassthrough/original-drivers.json for another try."
     },
-    footer = {"", "Exit codes: 0 everything recorded is back (or nothing was recorded); 1 something"
+    footer = {"", "A device that a pod (kubelet PodResources) or a process (its /dev/vfio files open) holds is"
+        + " left on vfio-pci and listed as [held] with its holders: unbinding it would take it from"
+        + " a running VM. Run restore again once it is released.",
+        "", "Exit codes: 0 everything recorded is back (or nothing was recorded); 1 something"
         + " could not be restored (listed); 2 bad flags; 3 host root or record unreadable."})
 public final class RestoreCommand implements Callable<Integer> {
   @Mixin HostOptions host;
+  @Mixin WriteOptions writes;
+  @Mixin HolderOptions holders;
 
   @Option(names = {"-o", "--output"}, paramLabel = "FORMAT", description = "table (default) or json.")
   OutputFormat output = OutputFormat.table;
@@ -39,13 +46,22 @@ public final class RestoreCommand implements Callable<Integer> {
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
+    HostRoot root;
     try {
-      List<RestoreItem> items = new Preparation(host.open(err), e -> {}).restore();
+      root = writes.apply(host.open(err), err);
+    } catch (HostReadException e) {
+      err.println("restore: " + e.getMessage());
+      err.flush();
+      return ExitCodes.HOST_UNREADABLE;
+    }
+    try (HolderCheck check = holders.check(root)) {
+      List<RestoreItem> items = new Preparation(root, check, e -> {}).restore();
       if (output == OutputFormat.json) {
         out.print(JsonOutput.write(Map.of("items", items.stream().map(i -> {
           Map<String, Object> m = new LinkedHashMap<>();
           m.put("name", i.name());
           m.put("restored", i.restored());
+          m.put("reason", i.reason().map(r -> r.code()).orElse(null));
           m.put("message", i.message());
           return m;
         }).toList())) + "\n");
@@ -53,15 +69,27 @@ public final class RestoreCommand implements Callable<Integer> {
         out.println("nothing recorded under " + host.hostRoot + "/var/lib/gpupassthrough; nothing to restore");
       } else {
         for (RestoreItem i : items) {
-          out.println((i.restored() ? "[restored] " : "[FAILED]   ") + i.name() + ": " + i.message());
+          out.println(mark(i) + i.name() + ": " + i.message());
         }
       }
       out.flush();
+      WriteOptions.warnIfHung(root, err);
       return items.stream().allMatch(RestoreItem::restored) ? ExitCodes.OK : ExitCodes.NOT_ALL_VERIFIED;
     } catch (HostReadException e) {
       err.println("restore: " + e.getMessage());
       err.flush();
       return ExitCodes.HOST_UNREADABLE;
     }
+  }
+
+  private static String mark(RestoreItem i) {
+    if (i.restored()) {
+      return "[restored] ";
+    }
+    return i.reason().map(r -> switch (r) {
+      case DEVICE_IN_USE -> "[held]     ";
+      case WRITE_HUNG -> "[hung]     ";
+      default -> "[FAILED]   ";
+    }).orElse("[FAILED]   ");
   }
 }

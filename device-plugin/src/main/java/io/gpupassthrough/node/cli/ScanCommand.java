@@ -5,7 +5,11 @@ import io.gpupassthrough.node.aperture.Conflict;
 import io.gpupassthrough.node.aperture.ConflictEngine;
 import io.gpupassthrough.node.aperture.DevicePlan;
 import io.gpupassthrough.node.aperture.Disposition;
+import io.gpupassthrough.node.holders.DeviceHolders;
+import io.gpupassthrough.node.holders.HolderCheck;
+import io.gpupassthrough.node.holders.HolderReport;
 import io.gpupassthrough.node.host.HostReadException;
+import io.gpupassthrough.node.host.HostRoot;
 import io.gpupassthrough.node.host.PciAddress;
 import io.gpupassthrough.node.host.PciDevice;
 import io.gpupassthrough.node.host.Snapshot;
@@ -31,7 +35,8 @@ import picocli.CommandLine.Spec;
     description = {
       "Read-only preflight: list every GPU (PCI class 0x03xxxx) with its IOMMU group, driver,"
           + " the console framebuffers and VT consoles on its BARs, and whether it is advertised"
-          + " (verified on vfio-pci), ready to prepare, or blocked and why.",
+          + " (verified on vfio-pci), ready to prepare, or blocked and why; and who holds it: the"
+          + " pods the kubelet allocated it to and the processes with its files open.",
       "Nothing is written. Run it before 'prepare', after it, and whenever a GPU is not advertised."
     },
     footer = {"", "Examples:",
@@ -41,6 +46,12 @@ import picocli.CommandLine.Spec;
           + " names the file and what was expected)."})
 public final class ScanCommand implements Callable<Integer> {
   @Mixin HostOptions host;
+  @Mixin HolderOptions holders;
+
+  @Option(names = "--no-holders",
+      description = "Do not look for who holds each GPU (kubelet PodResources, processes with its"
+          + " files open); the scan then reads sysfs and /proc/iomem only.")
+  boolean noHolders;
 
   @Option(names = {"-o", "--output"}, paramLabel = "FORMAT",
       description = "table (default) or json (fields fixed by the CLI contract).")
@@ -53,8 +64,10 @@ public final class ScanCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     try {
-      Snapshot snapshot = new SnapshotReader(host.open(err)).read();
-      out.print(output == OutputFormat.json ? json(snapshot) : table(snapshot));
+      HostRoot root = host.open(err);
+      Snapshot snapshot = new SnapshotReader(root).read();
+      HolderReport held = noHolders ? null : holders(root, snapshot);
+      out.print(output == OutputFormat.json ? json(snapshot, held) : table(snapshot, held));
       out.flush();
       return ExitCodes.OK;
     } catch (HostReadException e) {
@@ -62,6 +75,28 @@ public final class ScanCommand implements Callable<Integer> {
       err.flush();
       return ExitCodes.HOST_UNREADABLE;
     }
+  }
+
+  /** Who holds each GPU and its IOMMU group companions. */
+  private HolderReport holders(HostRoot root, Snapshot s) {
+    List<PciAddress> functions = new ArrayList<>();
+    for (PciDevice gpu : s.gpus()) {
+      functions.addAll(functionsOf(s, gpu));
+    }
+    try (HolderCheck check = holders.check(root)) {
+      return check.check(functions);
+    }
+  }
+
+  private static List<PciAddress> functionsOf(Snapshot s, PciDevice gpu) {
+    List<PciAddress> out = new ArrayList<>();
+    out.add(gpu.address());
+    s.groupPeers(gpu).forEach(p -> out.add(p.address()));
+    return out;
+  }
+
+  private static DeviceHolders heldOf(HolderReport held, Snapshot s, PciDevice gpu) {
+    return held == null ? DeviceHolders.none(gpu.address()) : held.of(gpu.address(), functionsOf(s, gpu));
   }
 
   /** The scan's verdict per GPU: the engine with default policy, as {@code prepare} would see it. */
@@ -74,6 +109,11 @@ public final class ScanCommand implements Callable<Integer> {
   }
 
   static String json(Snapshot s) {
+    return json(s, null);
+  }
+
+  /** @param held who holds the GPUs; null when not looked for ({@code --no-holders}) */
+  static String json(Snapshot s, HolderReport held) {
     List<Map<String, Object>> devices = new ArrayList<>();
     for (DevicePlan p : assess(s)) {
       PciDevice d = p.device().orElseThrow();
@@ -88,12 +128,20 @@ public final class ScanCommand implements Callable<Integer> {
       m.put("state", state(p, advertisable));
       m.put("reason", advertisable ? null : p.refusal().map(r -> r.reason().code()).orElse(null));
       m.put("message", p.refusal().map(r -> r.message()).orElse(null));
+      if (held != null) {
+        DeviceHolders h = heldOf(held, s, d);
+        m.put("allocatedTo", h.pods().stream().map(JsonOutput::pod).toList());
+        m.put("hostHolders", h.byProcess().stream().map(JsonOutput::process).toList());
+      }
       devices.add(m);
     }
     Map<String, Object> root = new LinkedHashMap<>();
     root.put("kernelRelease", s.kernelRelease().orElse(null));
     root.put("vfioPciLoaded", s.vfioPciLoaded());
     root.put("iomemAddressesHidden", s.iomem().addressesHidden());
+    if (held != null) {
+      root.put("holderCheck", JsonOutput.holderCheck(held));
+    }
     root.put("devices", devices);
     return JsonOutput.write(root) + "\n";
   }
@@ -106,27 +154,44 @@ public final class ScanCommand implements Callable<Integer> {
   }
 
   static String table(Snapshot s) {
+    return table(s, null);
+  }
+
+  static String table(Snapshot s, HolderReport held) {
     List<DevicePlan> plans = assess(s);
     if (plans.isEmpty()) {
       return "no GPUs (PCI class 0x03xxxx) found under " + "/sys/bus/pci/devices\n";
     }
-    TextTable t = new TextTable(
-        "ADDRESS", "ID", "CLASS", "NAME", "DRIVER", "GROUP", "NUMA", "BOOT", "STATE", "CONFLICTS");
+    TextTable t = held == null
+        ? new TextTable("ADDRESS", "ID", "CLASS", "NAME", "DRIVER", "GROUP", "NUMA", "BOOT", "STATE", "CONFLICTS")
+        : new TextTable("ADDRESS", "ID", "CLASS", "NAME", "DRIVER", "GROUP", "NUMA", "BOOT", "STATE", "CONFLICTS",
+            "HELD BY");
     StringBuilder notes = new StringBuilder();
     for (DevicePlan p : plans) {
       PciDevice d = p.device().orElseThrow();
       boolean advertisable = Verifier.verified(s, d).isPresent();
       String state = advertisable ? "advertisable"
           : p.refusal().map(r -> "blocked: " + r.reason().code()).orElse("ready to prepare");
-      t.row(d.address().toString(), d.vendorHex() + ":" + d.deviceHex(), d.classHex(),
-          JsonOutput.displayName(d), d.driver().orElse("-"),
+      List<String> cells = new ArrayList<>(List.of(d.address().toString(), d.vendorHex() + ":" + d.deviceHex(),
+          d.classHex(), JsonOutput.displayName(d), d.driver().orElse("-"),
           d.iommuGroup().isPresent() ? d.iommuGroup().getAsInt() + groupSuffix(s, d) : "-",
           d.numaNode() < 0 ? "-" : Integer.toString(d.numaNode()),
           d.bootVga() ? "yes" : "no", state,
           p.conflicts().isEmpty() ? "-" : String.join(", ",
-              p.conflicts().stream().map(ScanCommand::shortConflict).toList()));
+              p.conflicts().stream().map(ScanCommand::shortConflict).toList())));
+      if (held != null) {
+        DeviceHolders h = heldOf(held, s, d);
+        cells.add(h.held() ? h.who() : "-");
+        if (h.held()) {
+          notes.append(d.address()).append(" is held: ").append(h.describe()).append('\n');
+        }
+      }
+      t.row(cells.toArray(String[]::new));
       p.refusal().ifPresent(r ->
           notes.append(d.address()).append(": ").append(r.message()).append('\n'));
+    }
+    if (held != null) {
+      held.blindness().ifPresent(b -> notes.append("holders may be missing: ").append(b).append('\n'));
     }
     return t.render() + (notes.length() > 0 ? "\n" + notes : "");
   }

@@ -1,6 +1,7 @@
 package io.gpupassthrough.node.cli;
 
 import io.gpupassthrough.node.agent.InClusterAgent;
+import io.gpupassthrough.node.host.DeadlineHostRoot;
 import io.gpupassthrough.node.host.FileSystemHostRoot;
 import io.gpupassthrough.node.host.HostRoot;
 import io.gpupassthrough.node.plugin.DesiredState;
@@ -19,6 +20,7 @@ import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import sun.misc.Signal;
 
@@ -70,6 +72,15 @@ public final class ServeCommand implements Callable<Integer> {
       description = "How often the host is rescanned for newly verified GPUs. Default: ${DEFAULT-VALUE}.")
   long rescanSeconds = 10;
 
+  @Mixin WriteOptions writes;
+  @Mixin HolderOptions holders;
+
+  @Option(names = "--holders-interval", paramLabel = "SECONDS",
+      description = "In a cluster: how often status re-checks who holds each device (kubelet"
+          + " PodResources, processes with its files open) between passes; 0: only at passes."
+          + " Default: ${DEFAULT-VALUE}.")
+  long holdersSeconds = InClusterAgent.Holders.DEFAULT_REFRESH.toSeconds();
+
   @Option(names = "--shutdown-grace", paramLabel = "SECONDS",
       description = "Grace period for in-flight calls on shutdown. Default: ${DEFAULT-VALUE}.")
   long graceSeconds = NodeAgent.Settings.DEFAULT_SHUTDOWN_GRACE.toSeconds();
@@ -106,7 +117,10 @@ public final class ServeCommand implements Callable<Integer> {
     Signal.handle(new Signal("INT"), s -> stop.countDown());
     if (inCluster()) {
       // In a cluster the node's GpuPassthroughNode says what to prepare and advertise (node.agent).
-      return InClusterAgent.serve(host, nodeName, settings, stop);
+      // Only here does serve write sysfs: under the deadline, so no write can wedge the agent.
+      HostRoot writing = new DeadlineHostRoot(host, writes.deadline(line -> log.warn("node {}: {}", nodeName, line)));
+      return InClusterAgent.serve(writing, nodeName, settings,
+          new InClusterAgent.Holders(holders.check(writing), Duration.ofSeconds(Math.max(0, holdersSeconds))), stop);
     }
     try (NodeAgent agent =
         new NodeAgent(new HostDeviceInventory(host, Duration.ofSeconds(rescanSeconds)), desired, settings)) {

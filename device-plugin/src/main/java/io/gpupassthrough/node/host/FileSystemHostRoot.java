@@ -137,6 +137,21 @@ public class FileSystemHostRoot implements HostRoot {
   }
 
   @Override
+  public Optional<String> linkText(Path link) {
+    try {
+      String text = Files.readSymbolicLink(link).toString();
+      trace("link", link, text);
+      return Optional.of(text);
+    } catch (NoSuchFileException | NotLinkException e) {
+      return Optional.empty();
+    } catch (AccessDeniedException e) {
+      throw new HostReadException(link, "permission denied; run the node agent as root");
+    } catch (IOException e) {
+      throw new HostReadException(link, "cannot read symlink: " + e, e);
+    }
+  }
+
+  @Override
   public Optional<String> resolvedLink(Path link) {
     if (!Files.isSymbolicLink(link)) {
       return Optional.empty();

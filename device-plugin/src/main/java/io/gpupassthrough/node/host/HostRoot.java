@@ -36,6 +36,14 @@ public interface HostRoot {
    */
   Optional<String> linkName(Path link);
 
+  /**
+   * A symlink's text exactly as readlink returns it, absolute or not, never resolved: for
+   * {@code /proc/<pid>/fd/N}, whose text is a path in the holder's own mount namespace
+   * ({@code /dev/vfio/12}, {@code anon_inode:[vfio-device]}), not a file under this root. Empty
+   * when there is no such link (the process or the fd went away meanwhile).
+   */
+  Optional<String> linkText(Path link);
+
   /** Where a symlink really points, relative to the root ({@code sys/devices/pci0000:00/...}). */
   Optional<String> resolvedLink(Path link);
 
@@ -47,4 +55,18 @@ public interface HostRoot {
 
   /** One sysfs write, as {@code echo -n value > file} would do it. */
   void write(Path attribute, String value);
+
+  /**
+   * The write for {@code target} (a PCI address, platform device or VT console, see
+   * {@link WriteTarget}) that is still blocked in the kernel, when writes run under a deadline
+   * ({@link DeadlineHostRoot}); no other write for that target is started meanwhile.
+   */
+  default Optional<HungWrite> hungWrite(String target) {
+    return Optional.empty();
+  }
+
+  /** Every write still blocked in the kernel, oldest first. */
+  default List<HungWrite> hungWrites() {
+    return List.of();
+  }
 }

@@ -128,7 +128,19 @@ public final class SnapshotReader {
         host.readIfPresent(numa).map(t -> KernelFormats.parseNumaNode(numa, t)).orElse(-1),
         readDriver(a, drivers),
         knownGroup != null ? knownGroup : readGroup(a, groupNames),
-        host.readIfPresent(paths.driverOverride(a)).flatMap(KernelFormats::parseDriverOverride));
+        driverOverride(a));
+  }
+
+  /**
+   * Unknown (empty) while a write for the device is blocked in the kernel: reading it would
+   * block too, because {@code driver_override}'s show method takes the device lock.
+   */
+  private Optional<String> driverOverride(PciAddress a) {
+    try {
+      return host.readIfPresent(paths.driverOverride(a)).flatMap(KernelFormats::parseDriverOverride);
+    } catch (DeviceBusyException e) {
+      return Optional.empty();
+    }
   }
 
   /** The driver link's name, checked against the listing of /sys/bus/pci/drivers. */

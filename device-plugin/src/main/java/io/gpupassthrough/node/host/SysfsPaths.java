@@ -126,6 +126,34 @@ public final class SysfsPaths {
     return root.resolve("proc/iomem");
   }
 
+  /** {@code /proc}: one directory per process of the host's PID namespace. */
+  public Path proc() {
+    return root.resolve("proc");
+  }
+
+  /** {@code /proc/<pid>/fd}: one symlink per open file. */
+  public Path processFds(long pid) {
+    return proc().resolve(Long.toString(pid)).resolve("fd");
+  }
+
+  /** {@code comm}, {@code cmdline}, {@code cgroup}, {@code fdinfo/N} of a process. */
+  public Path processFile(long pid, String name) {
+    return proc().resolve(Long.toString(pid)).resolve(name);
+  }
+
+  /** NVIDIA's driver: {@code Device Minor: N} in here names the GPU's {@code /dev/nvidiaN}. */
+  public Path nvidiaGpuInformation(PciAddress address) {
+    return proc().resolve("driver/nvidia/gpus").resolve(address.toString()).resolve("information");
+  }
+
+  /**
+   * The kubelet's PodResources socket ({@code /var/lib/kubelet/pod-resources/kubelet.sock} on the
+   * node; the DaemonSet mounts that directory at the same place under the host root).
+   */
+  public Path podResourcesSocket() {
+    return root.resolve("var/lib/kubelet/pod-resources/kubelet.sock");
+  }
+
   public Path kernelRelease() {
     return root.resolve("proc/sys/kernel/osrelease");
   }

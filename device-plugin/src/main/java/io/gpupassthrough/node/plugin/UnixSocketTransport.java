@@ -73,11 +73,17 @@ public final class UnixSocketTransport implements AutoCloseable {
 
   /** A plaintext channel to the server on {@code socket}. */
   public ManagedChannel channel(Path socket) {
+    return channel(socket, 4 * 1024 * 1024);
+  }
+
+  /** The same, accepting responses of up to {@code maxResponseBytes}. */
+  public ManagedChannel channel(Path socket, int maxResponseBytes) {
     NettyChannelBuilder builder =
         NettyChannelBuilder.forAddress(new DomainSocketAddress(socket.toString()))
             .channelType(EpollDomainSocketChannel.class)
             .eventLoopGroup(eventLoop)
             .overrideAuthority("localhost")
+            .maxInboundMessageSize(maxResponseBytes)
             .usePlaintext();
     return (handlers == null ? builder.directExecutor() : builder.executor(handlers)).build();
   }

@@ -8,15 +8,20 @@ import io.gpupassthrough.node.aperture.DevicePlan;
 import io.gpupassthrough.node.aperture.Disposition;
 import io.gpupassthrough.node.aperture.Plan;
 import io.gpupassthrough.node.aperture.Step;
+import io.gpupassthrough.node.holders.DeviceHolders;
+import io.gpupassthrough.node.holders.HolderCheck;
+import io.gpupassthrough.node.holders.HolderReport;
 import io.gpupassthrough.node.host.FramebufferDrivers;
 import io.gpupassthrough.node.host.HostReadException;
 import io.gpupassthrough.node.host.HostRoot;
 import io.gpupassthrough.node.host.HostWriteException;
+import io.gpupassthrough.node.host.HungWrite;
 import io.gpupassthrough.node.host.IomemTree;
 import io.gpupassthrough.node.host.KernelFormats;
 import io.gpupassthrough.node.host.PciAddress;
 import io.gpupassthrough.node.host.PciDevice;
 import io.gpupassthrough.node.host.SysfsPaths;
+import io.gpupassthrough.node.host.WriteHungException;
 import io.gpupassthrough.node.vfio.DeviceOutcome.Result;
 import io.gpupassthrough.node.vfio.OriginalDrivers.PciOriginal;
 import io.gpupassthrough.node.vfio.StepRecord.Status;
@@ -34,6 +39,12 @@ import java.util.function.Consumer;
  * verifies each step's effect by reading it back, verifies the end state (every group member on
  * vfio-pci, {@code /dev/vfio/<group>} present, the conflicting ranges gone from /proc/iomem), and
  * on any failure rolls the device back to the recorded drivers.
+ *
+ * <p>Before the first write it refuses a device that someone holds ({@link HolderCheck}: a pod
+ * the kubelet allocated it to, a process with its DRM, sound, NVIDIA or VFIO files open):
+ * unbinding a driver from under its users can block the write in the kernel or take the device
+ * from them. A holder that appears between that check and the write is not seen; the write
+ * deadline ({@link io.gpupassthrough.node.host.WriteDeadline}) is what then keeps the agent going.
  */
 public final class Executor {
   /** devtmpfs creates /dev/vfio/<group> as the group registers; allow it a moment. */
@@ -44,14 +55,21 @@ public final class Executor {
   private final OriginalDriverStore store;
   private final Verifier verifier;
   private final Restorer restorer;
+  private final HolderCheck holders;
   private final Consumer<String> events;
 
+  /** Holders are checked through the host root's /proc and its kubelet socket, when it has one. */
   public Executor(HostRoot host, OriginalDriverStore store, Consumer<String> events) {
+    this(host, store, HolderCheck.forHost(host), events);
+  }
+
+  public Executor(HostRoot host, OriginalDriverStore store, HolderCheck holders, Consumer<String> events) {
     this.host = host;
     this.paths = host.paths();
     this.store = store;
     this.verifier = new Verifier(host);
-    this.restorer = new Restorer(host, events);
+    this.holders = holders;
+    this.restorer = new Restorer(host, holders, events);
     this.events = events;
   }
 
@@ -98,6 +116,10 @@ public final class Executor {
   }
 
   private DeviceOutcome run(DevicePlan p) {
+    Optional<DeviceOutcome> busy = refuseIfBusy(p);
+    if (busy.isPresent()) {
+      return busy.get();
+    }
     OriginalDrivers originals = originalsOf(p);
     store.record(originals);
     List<StepRecord> records = new ArrayList<>();
@@ -115,6 +137,18 @@ public final class Executor {
         events.accept(p.address() + ": " + step.describe());
       }
       verifyEndState(p);
+    } catch (WriteHungException e) {
+      // Nothing more can be written for that device until the kernel returns; a rollback would
+      // only queue writes behind the blocked one. The originals stay recorded for 'restore'.
+      if (index < p.steps().size()) {
+        records.add(new StepRecord(p.steps().get(index), Status.FAILED, e.getMessage()));
+        records.addAll(notRun(p.steps().subList(index + 1, p.steps().size())));
+      }
+      events.accept(p.address() + ": " + e.getMessage());
+      return new DeviceOutcome(p.address(), Result.FAILED, Optional.of(Reason.WRITE_HUNG),
+          e.getMessage() + "; not rolled back (no write can reach the device meanwhile): the host"
+              + " stays as it is until the write returns, then the next pass or 'restore' goes on"
+              + " from there", p, records);
     } catch (StepFailure | HostWriteException | HostReadException e) {
       Reason reason = e instanceof StepFailure f ? f.reason()
           : host.exists(paths.pciDevice(p.address())) ? Reason.BIND_FAILED : Reason.DEVICE_GONE;
@@ -144,6 +178,38 @@ public final class Executor {
             + " (still recorded for 'restore')";
     return new DeviceOutcome(p.address(), Result.FAILED, Optional.of(reason),
         problem + "; " + rollback, p, records);
+  }
+
+  /**
+   * Refuses, before anything is written, a device that has a write blocked in the kernel or that
+   * someone holds, or whose holders cannot be known.
+   */
+  private Optional<DeviceOutcome> refuseIfBusy(DevicePlan p) {
+    List<PciAddress> functions = p.targets().stream().map(PciDevice::address).toList();
+    for (PciAddress f : functions) {
+      Optional<HungWrite> hung = host.hungWrite(f.toString());
+      if (hung.isPresent()) {
+        return Optional.of(new DeviceOutcome(p.address(), Result.FAILED, Optional.of(Reason.WRITE_HUNG),
+            "not touched: " + hung.get().describe(java.time.Instant.now())
+                + "; nothing is written for it until that write returns", p, notRun(p.steps())));
+      }
+    }
+    HolderReport report = holders.check(functions);
+    DeviceHolders held = report.of(p.address(), functions);
+    if (held.held()) {
+      String message = p.address() + " is in use: " + held.describe() + "; not taking it from its"
+          + " holders (its drivers are not unbound while it is held: stop them and prepare again;"
+          + " the in-cluster agent retries by itself)";
+      events.accept(message);
+      return Optional.of(new DeviceOutcome(p.address(), Result.REFUSED, Optional.of(Reason.DEVICE_IN_USE),
+          message, p, notRun(p.steps())));
+    }
+    if (report.blindness().isPresent()) {
+      return Optional.of(new DeviceOutcome(p.address(), Result.REFUSED, Optional.of(Reason.HOST_READ_ERROR),
+          "cannot tell whether " + p.address() + " is in use, so nothing was written: "
+              + report.blindness().get(), p, notRun(p.steps())));
+    }
+    return Optional.empty();
   }
 
   private static <V> Map<String, V> filter(Map<String, V> map, List<RestoreItem> items) {

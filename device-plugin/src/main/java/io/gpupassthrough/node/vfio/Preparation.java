@@ -4,6 +4,7 @@ import io.gpupassthrough.api.v1alpha1.ConsoleConflictPolicy;
 import io.gpupassthrough.node.aperture.ConflictEngine;
 import io.gpupassthrough.node.aperture.DeviceSelection;
 import io.gpupassthrough.node.aperture.Plan;
+import io.gpupassthrough.node.holders.HolderCheck;
 import io.gpupassthrough.node.host.HostRoot;
 import io.gpupassthrough.node.host.Snapshot;
 import io.gpupassthrough.node.host.SnapshotReader;
@@ -18,12 +19,19 @@ public final class Preparation {
   private final HostRoot host;
   private final SnapshotReader reader;
   private final OriginalDriverStore store;
+  private final HolderCheck holders;
   private final Consumer<String> events;
 
+  /** Holders are checked through the host root's /proc and its kubelet socket, when it has one. */
   public Preparation(HostRoot host, Consumer<String> events) {
+    this(host, HolderCheck.forHost(host), events);
+  }
+
+  public Preparation(HostRoot host, HolderCheck holders, Consumer<String> events) {
     this.host = host;
     this.reader = new SnapshotReader(host);
     this.store = new OriginalDriverStore(host);
+    this.holders = holders;
     this.events = events;
   }
 
@@ -49,14 +57,14 @@ public final class Preparation {
     Plan plan = ConflictEngine.plan(snapshot, selection, policy, companions);
     List<DeviceOutcome> outcomes = dryRun
         ? plan.devices().stream().map(Executor::planned).toList()
-        : new Executor(host, store, events).execute(plan);
+        : new Executor(host, store, holders, events).execute(plan);
     return new Report(snapshot, plan, outcomes);
   }
 
   /** Gives every recorded device, framebuffer and console back; forgets what was restored. */
   public List<RestoreItem> restore() {
     OriginalDrivers recorded = store.load();
-    List<RestoreItem> items = new Restorer(host, events).restore(recorded);
+    List<RestoreItem> items = new Restorer(host, holders, events).restore(recorded);
     store.forget(new OriginalDrivers(
         recorded.devices().entrySet().stream().filter(e -> restored(items, e.getKey()))
             .collect(java.util.stream.Collectors.toMap(e -> e.getKey(), e -> e.getValue())),

@@ -1,16 +1,25 @@
 package io.gpupassthrough.node.vfio;
 
+import io.gpupassthrough.api.v1alpha1.Reason;
+import io.gpupassthrough.node.holders.DeviceHolders;
+import io.gpupassthrough.node.holders.HolderCheck;
+import io.gpupassthrough.node.holders.HolderReport;
 import io.gpupassthrough.node.host.HostReadException;
 import io.gpupassthrough.node.host.HostRoot;
 import io.gpupassthrough.node.host.HostWriteException;
+import io.gpupassthrough.node.host.HungWrite;
 import io.gpupassthrough.node.host.KernelFormats;
 import io.gpupassthrough.node.host.PciAddress;
 import io.gpupassthrough.node.host.SysfsPaths;
+import io.gpupassthrough.node.host.WriteHungException;
 import io.gpupassthrough.node.vfio.OriginalDrivers.PciOriginal;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.function.Consumer;
 
 /**
@@ -18,30 +27,110 @@ import java.util.function.Consumer;
  * run left behind (a half-bound group, a console the kernel evicted), the end state is the
  * recorded one. Used by {@code restore} and by the executor's rollback. Order: PCI functions
  * (leave vfio-pci, clear the override, rebind), then framebuffer drivers, then VT consoles.
+ *
+ * <p>A GPU's functions are given back together, and not at all while it is held: unbinding
+ * vfio-pci from a device whose VFIO file is open makes the kernel ask its user to release it
+ * (QEMU hot-unplugs it from the running guest) and blocks the write until it does. Such a GPU
+ * stays on vfio-pci ({@code DeviceInUse}, naming the holders), as does one with a write still
+ * blocked ({@code WriteHung}); the consoles then wait too. Everything stays recorded for the next
+ * try.
  */
 public final class Restorer {
   private final HostRoot host;
   private final SysfsPaths paths;
+  private final HolderCheck holders;
   private final Consumer<String> events;
 
+  /** Holders are checked through the host root's /proc and its kubelet socket, when it has one. */
   public Restorer(HostRoot host, Consumer<String> events) {
+    this(host, HolderCheck.forHost(host), events);
+  }
+
+  public Restorer(HostRoot host, HolderCheck holders, Consumer<String> events) {
     this.host = host;
     this.paths = host.paths();
+    this.holders = holders;
     this.events = events;
   }
 
   public List<RestoreItem> restore(OriginalDrivers originals) {
     List<RestoreItem> items = new ArrayList<>();
+    Map<String, Map<String, PciOriginal>> byGpu = new TreeMap<>();
     for (Map.Entry<String, PciOriginal> e : originals.devices().entrySet()) {
-      items.add(restorePci(PciAddress.parse(e.getKey()), e.getValue()));
+      String gpu = e.getValue().gpu() == null ? e.getKey() : e.getValue().gpu();
+      byGpu.computeIfAbsent(gpu, g -> new LinkedHashMap<>()).put(e.getKey(), e.getValue());
+    }
+    Optional<Blocked> firstBlocked = Optional.empty();
+    for (Map.Entry<String, Map<String, PciOriginal>> gpu : byGpu.entrySet()) {
+      Optional<Blocked> blocked = blocked(gpu.getKey(), gpu.getValue());
+      if (blocked.isPresent()) {
+        firstBlocked = firstBlocked.or(() -> blocked);
+        events.accept(blocked.get().message());
+        gpu.getValue().keySet().forEach(f -> items.add(
+            new RestoreItem(f, false, blocked.get().message(), Optional.of(blocked.get().reason()))));
+        continue;
+      }
+      for (Map.Entry<String, PciOriginal> e : gpu.getValue().entrySet()) {
+        items.add(restorePci(PciAddress.parse(e.getKey()), e.getValue()));
+      }
     }
     for (Map.Entry<String, String> e : originals.framebuffers().entrySet()) {
-      items.add(restoreFramebuffer(e.getKey(), e.getValue()));
+      items.add(firstBlocked.isPresent() ? waitingFor(e.getKey(), firstBlocked.get())
+          : restoreFramebuffer(e.getKey(), e.getValue()));
     }
     for (Map.Entry<String, Boolean> e : originals.vtConsoles().entrySet()) {
-      items.add(restoreVtConsole(e.getKey(), e.getValue()));
+      items.add(firstBlocked.isPresent() ? waitingFor(e.getKey(), firstBlocked.get())
+          : restoreVtConsole(e.getKey(), e.getValue()));
     }
     return items;
+  }
+
+  /** Why a GPU's functions cannot be given back now. */
+  private record Blocked(Reason reason, String message) {}
+
+  private static RestoreItem waitingFor(String name, Blocked blocked) {
+    return new RestoreItem(name, false, "not given back yet: its GPU is not (" + blocked.message()
+        + "); kept for the next restore", Optional.of(blocked.reason()));
+  }
+
+  /**
+   * A write still blocked for one of the functions, or holders of the functions that would be
+   * unbound; nothing when every function is already off its vfio-pci binding.
+   */
+  private Optional<Blocked> blocked(String gpu, Map<String, PciOriginal> functions) {
+    List<PciAddress> unbinding = new ArrayList<>();
+    for (Map.Entry<String, PciOriginal> e : functions.entrySet()) {
+      PciAddress a = PciAddress.parse(e.getKey());
+      Optional<HungWrite> hung = host.hungWrite(a.toString());
+      if (hung.isPresent()) {
+        return Optional.of(new Blocked(Reason.WRITE_HUNG, "waiting for the kernel to finish a write for "
+            + a + ": " + hung.get().describe(Instant.now()) + "; nothing more is written for it until"
+            + " that returns"));
+      }
+      try {
+        Optional<String> current = host.linkTarget(paths.pciDriverLink(a));
+        if (current.isPresent() && !current.equals(e.getValue().originalDriver())) {
+          unbinding.add(a);
+        }
+      } catch (HostReadException ignored) {
+        // restorePci reports it
+      }
+    }
+    if (unbinding.isEmpty()) {
+      return Optional.empty();
+    }
+    HolderReport report = holders.check(unbinding);
+    DeviceHolders held = report.of(PciAddress.parse(gpu), unbinding);
+    if (held.held()) {
+      return Optional.of(new Blocked(Reason.DEVICE_IN_USE, "waiting for " + held.who() + " to release "
+          + gpu + " (" + held.describe() + "); it stays on " + SysfsPaths.VFIO_PCI + " until then:"
+          + " unbinding it now would take it from its holder"));
+    }
+    if (report.blindness().isPresent()) {
+      return Optional.of(new Blocked(Reason.HOST_READ_ERROR, "cannot tell whether " + gpu
+          + " is in use, so it was left on " + SysfsPaths.VFIO_PCI + ": " + report.blindness().get()));
+    }
+    return Optional.empty();
   }
 
   private RestoreItem restorePci(PciAddress a, PciOriginal original) {
@@ -76,6 +165,8 @@ public final class Restorer {
       }
       events.accept("restored " + a + " to " + want.orElse("no driver"));
       return new RestoreItem(name, true, "on " + want.orElse("no driver") + " again");
+    } catch (WriteHungException e) {
+      return new RestoreItem(name, false, e.getMessage(), Optional.of(Reason.WRITE_HUNG));
     } catch (HostWriteException | HostReadException e) {
       return new RestoreItem(name, false, e.getMessage());
     }
@@ -99,6 +190,8 @@ public final class Restorer {
       }
       events.accept("restored " + device + " to " + driver);
       return new RestoreItem(device, true, "on " + driver + " again");
+    } catch (WriteHungException e) {
+      return new RestoreItem(device, false, e.getMessage(), Optional.of(Reason.WRITE_HUNG));
     } catch (HostWriteException | HostReadException e) {
       return new RestoreItem(device, false, e.getMessage());
     }
@@ -123,6 +216,8 @@ public final class Restorer {
       }
       events.accept("restored " + id + " bind=" + (bound ? 1 : 0));
       return new RestoreItem(id, true, "bind=" + (bound ? 1 : 0) + " again");
+    } catch (WriteHungException e) {
+      return new RestoreItem(id, false, e.getMessage(), Optional.of(Reason.WRITE_HUNG));
     } catch (HostWriteException | HostReadException e) {
       return new RestoreItem(id, false, e.getMessage());
     }

@@ -17,6 +17,8 @@ public final class AgentManifests {
   public static final String MANAGER = "gpupt-operator";
   public static final String DEVICE_PLUGIN_DIR = "/var/lib/kubelet/device-plugins";
   public static final String HOST_ROOT = "/host";
+  /** The kubelet's PodResources socket directory; the agent asks it which pod holds each device. */
+  public static final String POD_RESOURCES_DIR = "/var/lib/kubelet/pod-resources";
   static final Map<String, String> SELECTOR = Map.of("app.kubernetes.io/name", NAME);
 
   private AgentManifests() {}
@@ -61,6 +63,9 @@ public final class AgentManifests {
                 .addNewVolumeMount().withName("host-proc").withMountPath(HOST_ROOT + "/proc").withReadOnly(true)
                     .endVolumeMount()
                 .addNewVolumeMount().withName("device-plugins").withMountPath(DEVICE_PLUGIN_DIR).endVolumeMount()
+                // Where the agent looks for it: <host-root>/var/lib/kubelet/pod-resources/kubelet.sock.
+                .addNewVolumeMount().withName("pod-resources").withMountPath(HOST_ROOT + POD_RESOURCES_DIR)
+                    .withReadOnly(true).endVolumeMount()
               .endContainer()
               .addNewVolume().withName("host-sys").withNewHostPath().withPath("/sys").withType("Directory")
                   .endHostPath().endVolume()
@@ -69,6 +74,8 @@ public final class AgentManifests {
               .addNewVolume().withName("host-proc").withNewHostPath().withPath("/proc").withType("Directory")
                   .endHostPath().endVolume()
               .addNewVolume().withName("device-plugins").withNewHostPath().withPath(DEVICE_PLUGIN_DIR)
+                  .withType("DirectoryOrCreate").endHostPath().endVolume()
+              .addNewVolume().withName("pod-resources").withNewHostPath().withPath(POD_RESOURCES_DIR)
                   .withType("DirectoryOrCreate").endHostPath().endVolume()
             .endSpec()
           .endTemplate()

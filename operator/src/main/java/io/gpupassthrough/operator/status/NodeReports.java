@@ -36,16 +36,32 @@ public final class NodeReports {
         && state.getStatus().getObservedGeneration() >= state.getMetadata().getGeneration();
   }
 
-  /** Nodes asked to restore {@code owner}'s devices that have not answered on the current spec. */
+  /**
+   * Nodes asked to restore {@code owner}'s devices that have not answered on the current spec, or
+   * answered {@code Waiting} (a device is still held there; it stays on vfio-pci until released).
+   */
   public static List<String> restorePending(String owner, ClusterPlan plan, Map<String, GpuPassthroughNode> states) {
     List<String> pending = new ArrayList<>();
     plan.nodeSpecs().forEach((node, spec) -> {
       boolean asked = spec.getRestore().stream().map(RestoreRequest::getOwner).anyMatch(owner::equals);
-      if (asked && restoreResult(owner, states.get(node)) == null) {
+      RestoreResult r = restoreResult(owner, states.get(node));
+      if (asked && (r == null || r.getState() == RestoreResult.State.WAITING)) {
         pending.add(node);
       }
     });
     return pending;
+  }
+
+  /** Nodes whose restore of {@code owner} waits for a holder, with the agent's message ("waiting for pod ..."). */
+  public static List<String> restoreWaiting(String owner, ClusterPlan plan, Map<String, GpuPassthroughNode> states) {
+    List<String> waiting = new ArrayList<>();
+    for (String node : plan.nodeSpecs().keySet()) {
+      RestoreResult r = restoreResult(owner, states.get(node));
+      if (r != null && r.getState() == RestoreResult.State.WAITING) {
+        waiting.add(node + ": " + r.getMessage());
+      }
+    }
+    return waiting;
   }
 
   /** Nodes that answered a restore of {@code owner} with Failed, with their message. */

@@ -158,6 +158,16 @@ public final class StatusAggregator {
   /** While a deleted resource waits for its nodes to give the devices back. */
   public static GpuPassthroughStatus restoring(
       long generation, GpuPassthroughStatus previous, List<String> pendingNodes, Instant now) {
+    return restoring(generation, previous, pendingNodes, List.of(), now);
+  }
+
+  /**
+   * @param waiting "node: message" for nodes that answered that a device is still held (a pod or
+   *     process has it): the message says who, e.g. "waiting for pod default/virt-launcher-vm1-x to
+   *     release 0000:41:00.0"
+   */
+  public static GpuPassthroughStatus restoring(long generation, GpuPassthroughStatus previous,
+      List<String> pendingNodes, List<String> waiting, Instant now) {
     GpuPassthroughStatus s = new GpuPassthroughStatus();
     s.setObservedGeneration(generation);
     if (previous != null) {
@@ -166,7 +176,11 @@ public final class StatusAggregator {
       s.setDevicesAdvertised(0);
       s.setDevicesBlocked(previous.getDevicesBlocked());
     }
-    String msg = "deleting: waiting for " + pendingNodes.size() + " nodes to give the devices back: " + list(pendingNodes);
+    String msg = waiting.isEmpty()
+        ? "deleting: waiting for " + pendingNodes.size() + " nodes to give the devices back: " + list(pendingNodes)
+        : "deleting: devices still held, left on vfio-pci until released: " + list(waiting)
+            + (pendingNodes.size() > waiting.size()
+                ? "; " + (pendingNodes.size() - waiting.size()) + " more nodes have not answered" : "");
     List<Condition> conditions = new ArrayList<>();
     conditions.add(cond(ConditionType.READY, false, RESTORING, msg));
     conditions.add(cond(ConditionType.PROGRESSING, true, RESTORING, msg));

@@ -42,6 +42,17 @@ public final class SimFiles {
     }
   }
 
+  /** A symlink with exactly this text (for /proc/<pid>/fd, whose targets are not under the root). */
+  static void rawLink(Path link, String text) {
+    try {
+      Files.createDirectories(link.getParent());
+      Files.deleteIfExists(link);
+      Files.createSymbolicLink(link, Path.of(text));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
   static void mkdirs(Path dir) {
     try {
       Files.createDirectories(dir);

@@ -48,6 +48,8 @@ public final class SimulatedHostBuilder {
     String driverOverride;
     PciAddress parent;
     boolean drmCard;
+    Integer soundCard;
+    Integer nvidiaMinor;
 
     Pci(PciAddress address) {
       this.address = address;
@@ -136,12 +138,77 @@ public final class SimulatedHostBuilder {
       return this;
     }
 
-    /** The bound driver is a DRM driver and registered /sys/class/drm/cardN for this device. */
+    /**
+     * The bound driver is a DRM driver and registered {@code drm/cardN} and {@code drm/renderD(128+N)}
+     * for this device ({@code /sys/class/drm/...}, {@code /dev/dri/...}).
+     */
     public Pci drmCard() {
       this.drmCard = true;
       return this;
     }
+
+    /** ALSA registered {@code sound/cardN} for this function: controlCN, pcmCND3p, hwCND0 in /dev/snd. */
+    public Pci soundCard(int card) {
+      this.soundCard = card;
+      return this;
+    }
+
+    /** NVIDIA's driver numbers this GPU {@code /dev/nvidia<minor>} (/proc/driver/nvidia/gpus/...). */
+    public Pci nvidiaMinor(int minor) {
+      this.nvidiaMinor = minor;
+      return this;
+    }
   }
+
+  /**
+   * A process as {@code /proc/<pid>} shows it: {@code comm}, {@code cmdline}, {@code cgroup} and
+   * {@code fd/N} links whose text is the file's path in the process's own mount namespace.
+   */
+  public static final class Process {
+    final long pid;
+    String comm = "sleep";
+    List<String> cmdline = List.of();
+    String cgroup = "0::/init.scope\n";
+    final Map<Integer, String> fds = new TreeMap<>();
+
+    Process(long pid) {
+      this.pid = pid;
+      fds.put(0, "/dev/null");
+      fds.put(1, "pipe:[" + (40000 + pid) + "]");
+      fds.put(2, "pipe:[" + (40000 + pid) + "]");
+    }
+
+    public Process command(String comm, String... args) {
+      this.comm = comm;
+      this.cmdline = List.of(args);
+      return this;
+    }
+
+    /** The whole {@code /proc/<pid>/cgroup} text. */
+    public Process cgroup(String text) {
+      this.cgroup = text.endsWith("\n") ? text : text + "\n";
+      return this;
+    }
+
+    /**
+     * In a kubelet pod's container, as cgroup v2 with the systemd driver and containerd writes it
+     * ({@code /kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod<uid>.slice/cri-containerd-<id>.scope}).
+     */
+    public Process inPodContainer(String podUid, String containerId) {
+      String slice = "kubepods-besteffort-pod" + podUid.replace('-', '_') + ".slice";
+      return cgroup("0::/kubepods.slice/kubepods-besteffort.slice/" + slice + "/cri-containerd-"
+          + containerId + ".scope");
+    }
+
+    /** Opens these files on the next free fds (paths as the process sees them, e.g. /dev/vfio/1). */
+    public Process opens(String... files) {
+      for (String f : files) {
+        fds.put(fds.keySet().stream().mapToInt(Integer::intValue).max().orElse(-1) + 1, f);
+      }
+      return this;
+    }
+  }
+
 
   /** A firmware framebuffer the builder places on a GPU's BAR. */
   record Framebuffer(
@@ -157,6 +224,8 @@ public final class SimulatedHostBuilder {
 
   private final Map<PciAddress, Pci> devices = new LinkedHashMap<>();
   private final List<Framebuffer> framebuffers = new ArrayList<>();
+  private final Map<Long, Process> processes = new TreeMap<>();
+  private final Map<String, String> files = new TreeMap<>();
   private String kernelRelease = "6.1.0-18-amd64";
   private boolean vfioLoaded = true;
   private Boolean vgacon;
@@ -199,6 +268,18 @@ public final class SimulatedHostBuilder {
   /** Installs {@code usr/share/misc/pci.ids} with this content. */
   public SimulatedHostBuilder pciIds(String content) {
     this.pciIds = content;
+    return this;
+  }
+
+  /** A process in {@code /proc} (holding device files, or not). */
+  public SimulatedHostBuilder process(long pid, Consumer<Process> spec) {
+    spec.accept(processes.computeIfAbsent(pid, Process::new));
+    return this;
+  }
+
+  /** Any other file, by its path under the root (e.g. the agent's record of original drivers). */
+  public SimulatedHostBuilder file(String path, String content) {
+    files.put(path, content);
     return this;
   }
 
@@ -316,6 +397,8 @@ public final class SimulatedHostBuilder {
         new SimulatedHostWriter(root, List.copyOf(devices.values()), List.copyOf(framebuffers),
             kernelRelease, vfioLoaded, vgacon, platformFramebufferUnderGpu, pciIds);
     writer.write();
+    writer.writeProcesses(List.copyOf(processes.values()));
+    files.forEach((path, content) -> SimFiles.write(root.resolve(path), content));
     return new SimulatedHost(root.toAbsolutePath().normalize(), new SimulatedKernel(root));
   }
 

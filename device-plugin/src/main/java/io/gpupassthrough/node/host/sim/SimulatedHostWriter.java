@@ -132,9 +132,43 @@ final class SimulatedHostWriter {
     }
     if (p.drmCard) {
       int n = countDrmCards();
-      Path card = dir.resolve("drm/card" + n);
+      for (String node : List.of("card" + n, "renderD" + (128 + n))) {
+        Path card = dir.resolve("drm").resolve(node);
+        SimFiles.link(card.resolve("device"), dir);
+        SimFiles.link(root.resolve("sys/class/drm").resolve(node), card);
+        SimFiles.write(root.resolve("dev/dri").resolve(node), "");
+      }
+    }
+    if (p.soundCard != null) {
+      int c = p.soundCard;
+      Path card = dir.resolve("sound/card" + c);
       SimFiles.link(card.resolve("device"), dir);
-      SimFiles.link(root.resolve("sys/class/drm/card" + n), card);
+      SimFiles.link(root.resolve("sys/class/sound/card" + c), card);
+      for (String node : List.of("controlC" + c, "pcmC" + c + "D3p", "hwC" + c + "D0")) {
+        SimFiles.link(card.resolve(node).resolve("device"), card);
+        SimFiles.link(root.resolve("sys/class/sound").resolve(node), card.resolve(node));
+        SimFiles.write(root.resolve("dev/snd").resolve(node), "");
+      }
+    }
+    if (p.nvidiaMinor != null) {
+      SimFiles.write(paths.nvidiaGpuInformation(p.address), "Model: \t\t NVIDIA A10\nIRQ:   \t\t 98\n"
+          + "GPU UUID: \t GPU-8e2f0c6a-2f4b-4b8e-9d1c-000000000000\nVideo BIOS: \t 94.02.5c.00.03\n"
+          + "Bus Type: \t PCIe\nDMA Size: \t 47 bits\nDMA Mask: \t 0x7fffffffffff\nBus Location: \t "
+          + p.address + "\nDevice Minor: \t " + p.nvidiaMinor + "\n");
+      SimFiles.write(root.resolve("dev/nvidia" + p.nvidiaMinor), "");
+      SimFiles.write(root.resolve("dev/nvidiactl"), "");
+    }
+  }
+
+  /** {@code /proc/<pid>/{comm,cmdline,cgroup,fd/N}}; fd links keep their text as the kernel shows it. */
+  void writeProcesses(List<SimulatedHostBuilder.Process> processes) {
+    for (SimulatedHostBuilder.Process p : processes) {
+      Path dir = paths.proc().resolve(Long.toString(p.pid));
+      SimFiles.write(dir.resolve("comm"), p.comm + "\n");
+      SimFiles.write(dir.resolve("cmdline"), p.cmdline.isEmpty() ? "" : String.join("\0", p.cmdline) + "\0");
+      SimFiles.write(dir.resolve("cgroup"), p.cgroup);
+      SimFiles.mkdirs(dir.resolve("fd"));
+      p.fds.forEach((fd, text) -> SimFiles.rawLink(dir.resolve("fd").resolve(Integer.toString(fd)), text));
     }
   }
 

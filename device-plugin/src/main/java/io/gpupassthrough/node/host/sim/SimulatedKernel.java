@@ -35,7 +35,12 @@ import java.util.function.Consumer;
  *   <li>unbinding a firmware framebuffer driver removes its iomem range but leaves sysfb's BOOTFB
  *       range behind, and takes vtcon1 (fbcon) away with the last fbN;
  *   <li>{@code bind} honours {@code driver_override}; writes to a driver that is not bound fail
- *       with ENODEV, to a bound device with EBUSY.
+ *       with ENODEV, to a bound device with EBUSY;
+ *   <li>unbinding vfio-pci from a device that a process (in the tree's {@code proc/<pid>/fd}) has
+ *       open through VFIO blocks the write until the process lets go: the {@code driver} link goes
+ *       at once, then the driver's remove waits ("Relaying device request to user (#N)"), holding
+ *       the device lock, so reading the device's {@code driver_override} blocks too (seen on
+ *       Debian 6.1 and 6.12, e2e guest {@code vfio-holder}). Neither wait can be interrupted.
  * </ul>
  *
  * The whole state lives in the tree (plus {@code .simkernel/}), so a CLI run in another process
@@ -51,6 +56,8 @@ public class SimulatedKernel extends FileSystemHostRoot {
   private final SysfsPaths paths;
   private final List<String> log = new CopyOnWriteArrayList<>();
   private final Set<PciAddress> failingProbes = Collections.synchronizedSet(new HashSet<>());
+  /** Devices whose unbind is blocked in the driver's remove; their device lock is held. */
+  private final Set<PciAddress> locked = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private volatile BiConsumer<String, String> beforeWrite = (p, v) -> {};
 
   public SimulatedKernel(Path root) {
@@ -115,10 +122,39 @@ public class SimulatedKernel extends FileSystemHostRoot {
   // ---- sysfs writes ----
 
   @Override
-  public synchronized void write(Path attribute, String value) {
+  public void write(Path attribute, String value) {
     trace("write", attribute, value);
     String rel = root.relativize(attribute.toAbsolutePath().normalize()).toString();
     beforeWrite.accept("/" + rel, value);
+    if (rel.equals("sys/bus/pci/drivers/" + SysfsPaths.VFIO_PCI + "/unbind")) {
+      Optional<PciAddress> held = vfioDeviceInUse(value.strip());
+      if (held.isPresent()) {
+        unbindHeldVfio(held.get());
+        return;
+      }
+    }
+    synchronized (this) {
+      apply(attribute, rel, value);
+    }
+  }
+
+  /**
+   * Reads block like the kernel's do while a device's unbind is stuck in the driver's remove:
+   * {@code driver_override}'s show method takes the device lock that the unbind holds.
+   */
+  @Override
+  public Optional<String> readIfPresent(Path file) {
+    if (!locked.isEmpty() && file.getFileName() != null && file.getFileName().toString().equals("driver_override")) {
+      for (PciAddress a : locked) {
+        if (file.toAbsolutePath().normalize().equals(paths.driverOverride(a))) {
+          waitUninterruptibly(() -> locked.contains(a), () -> {});
+        }
+      }
+    }
+    return super.readIfPresent(file);
+  }
+
+  private void apply(Path attribute, String rel, String value) {
     String[] p = rel.split("/");
     String v = value.strip();
     if (rel.equals("sys/bus/pci/drivers_probe")) {
@@ -219,13 +255,106 @@ public class SimulatedKernel extends FileSystemHostRoot {
     Path dir = deviceDir(a);
     SimFiles.delete(dir.resolve("driver"));
     SimFiles.delete(paths.pciDriver(driver).resolve(a.toString()));
-    // A DRM driver's card goes with it.
+    afterRemove(driver, a);
+  }
+
+  /**
+   * vfio_unregister_group_dev(): the driver link is already gone (driver_sysfs_remove() runs
+   * before the driver's remove), then the write waits, unkillable, until no process has the
+   * device open through VFIO; every round the kernel asks the user to release it.
+   */
+  private void unbindHeldVfio(PciAddress a) {
+    synchronized (this) {
+      Path dir = deviceDir(a);
+      SimFiles.delete(dir.resolve("driver"));
+      SimFiles.delete(paths.pciDriver(SysfsPaths.VFIO_PCI).resolve(a.toString()));
+      locked.add(a);
+    }
+    int[] round = {0};
+    log("vfio-pci " + a + ": Relaying device request to user (#0)");
+    try {
+      waitUninterruptibly(() -> vfioDeviceInUse(a.toString()).isPresent(), () -> {
+        if (++round[0] % 50 == 0) {
+          log("vfio-pci " + a + ": Relaying device request to user (#" + round[0] / 50 + ")");
+        }
+      });
+    } finally {
+      synchronized (this) {
+        afterRemove(SysfsPaths.VFIO_PCI, a);
+        locked.remove(a);
+      }
+    }
+  }
+
+  /**
+   * The device, when a process has it open through VFIO: its iommufd cdev, or its group node
+   * together with a VFIO device fd ({@code anon_inode:[vfio-device]}). A group fd alone does not
+   * hold a device in the kernel (only VFIO_GROUP_GET_DEVICE_FD takes its registration).
+   */
+  private Optional<PciAddress> vfioDeviceInUse(String address) {
+    PciAddress a;
+    try {
+      a = PciAddress.parse(address);
+    } catch (IllegalArgumentException e) {
+      return Optional.empty();
+    }
+    if (!currentDriver(a).map(SysfsPaths.VFIO_PCI::equals).orElse(locked.contains(a)) || group(a).isEmpty()) {
+      return Optional.empty();
+    }
+    String groupNode = "/dev/vfio/" + group(a).getAsInt();
+    Set<String> cdevs = new HashSet<>();
+    list(paths.pciAttribute(a, "vfio-dev")).forEach(c -> cdevs.add("/dev/vfio/devices/" + c));
+    for (String pid : list(paths.proc())) {
+      boolean group = false;
+      boolean device = false;
+      for (String fd : list(paths.proc().resolve(pid).resolve("fd"))) {
+        String text = linkText(paths.proc().resolve(pid).resolve("fd").resolve(fd)).orElse("")
+            .replace(" (deleted)", "");
+        group |= text.equals(groupNode);
+        device |= text.equals("anon_inode:[vfio-device]");
+        if (cdevs.contains(text)) {
+          return Optional.of(a);
+        }
+      }
+      if (group && device) {
+        return Optional.of(a);
+      }
+    }
+    return Optional.empty();
+  }
+
+  private static void waitUninterruptibly(java.util.function.BooleanSupplier stillBlocked, Runnable eachRound) {
+    boolean interrupted = false;
+    while (stillBlocked.getAsBoolean()) {
+      try {
+        Thread.sleep(20);
+      } catch (InterruptedException e) {
+        interrupted = true; // like TASK_UNINTERRUPTIBLE: keep waiting
+      }
+      eachRound.run();
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** What a driver's remove leaves behind: its DRM cards go, the group node when no member is on vfio. */
+  private void afterRemove(String driver, PciAddress a) {
+    // A DRM driver's card and render node go with it, a sound driver's card and its nodes too.
     for (String card : list(paths.drmCards())) {
       if (linkTarget(paths.drmCards().resolve(card).resolve("device"))
           .map(a.toString()::equals).orElse(false)) {
         SimFiles.delete(paths.drmCards().resolve(card));
       }
     }
+    Path sound = root.resolve("sys/class/sound");
+    for (String node : list(sound)) {
+      if (resolvedLink(sound.resolve(node)).map(r -> r.contains("/" + a + "/sound/")).orElse(false)) {
+        SimFiles.delete(sound.resolve(node));
+      }
+    }
+    SimFiles.deleteTree(deviceDir(a).resolve("drm"));
+    SimFiles.deleteTree(deviceDir(a).resolve("sound"));
     if (driver.equals(SysfsPaths.VFIO_PCI) && group(a).isPresent()) {
       int g = group(a).getAsInt();
       boolean stillVfio = list(paths.iommuGroupDevices(g)).stream()

@@ -27,16 +27,20 @@ from report import Report  # noqa: E402
 
 CAPTURES = host.E2E_DIR / "captures"
 # Copied to e2e/captures/<guest>/ by --save-captures: small text files showing real sysfs.
-CAPTURE_FILES = re.compile(r"^(pci|vtconsole|framebuffers|iomem|dev-vfio|sysfs)\.\w+$|"
-                           r"^ioports\.before$|^(scan|prepare|restore)\.(out|err|rc)$|"
-                           r"^(rawbind\.out|rawvt\.out|timings|uname|cmdline)$")
+CAPTURE_FILES = re.compile(r"^(pci|pci-links|vtconsole|framebuffers|iomem|dev-vfio|sysfs)\.\w+$|"
+                           r"^ioports\.before$|"
+                           r"^(scan|prepare|restore|scan-held|restore-held|restore-blind)\.(out|err|rc)$|"
+                           r"^(rawbind\.out|rawvt\.out|rawunbind\.(out|rc)|restore-blind\.(timing|tasks)|holder\.log|"
+                           r"holder-\w+\.(ready|out)|dmesg\.(rawunbind|blind)|timings|uname|cmdline)$")
 DMESG_KEEP = re.compile(r"Console|console|fb|vgaarb|vfio|VFIO|iommu|DMAR|snd_hda|Command line")
 
 
 def run_guest(guest: Guest, kernel, initramfs, java, jar, timeout_s) -> Report:
     out_dir = kernel.work_dir / guest.name
     result = boot(guest.machine, Boot(kernel, initramfs, java, jar, guest.device, guest.restore,
-                                      guest.raw_bind, guest.raw_vt, guest.cli, out_dir), timeout_s)
+                                      guest.raw_bind, guest.raw_vt, guest.cli, out_dir,
+                                      holder=guest.holder, scan=guest.scan),
+                  max(timeout_s, guest.timeout_s))
     report = Report(guest.name, dict(guest.known_failures))
     report.section(f"boot: {result.seconds:.0f} s, results in {out_dir}")
     if not report.check(result.completed, "guest booted, ran the CLI and powered off",

@@ -88,14 +88,14 @@ def cli_ran(c: Capture, r: Report, prepare_must_succeed: bool = True) -> None:
         r.note("prepare stderr: " + (c.text("prepare.err") or "").strip()[:400].replace("\n", " | "))
 
 
-def _scan_device(c: Capture, address: str) -> dict | None:
-    scan = c.json("scan") or {}
+def _scan_device(c: Capture, address: str, step: str = "scan") -> dict | None:
+    scan = c.json(step) or {}
     return next((d for d in scan.get("devices", []) if d.get("address") == address), None)
 
 
 def scan_device(c: Capture, r: Report, address: str, pci_class: str, boot_vga: bool,
-                iommu: bool, companions: list[str] = ()) -> None:
-    d = _scan_device(c, address)
+                iommu: bool, companions: list[str] = (), step: str = "scan") -> None:
+    d = _scan_device(c, address, step)
     if not r.check(d is not None, f"scan lists {address}"):
         return
     row = c.pci("before")[address]
@@ -269,3 +269,118 @@ def vgacon_kernel_facts(c: Capture, r: Report, gpu: str) -> None:
     r.check(not _bound(c, "rawbind", VGACON), "vfio-pci's bind itself released vgacon",
             (c.text("vtconsole.rawbind") or "").strip())
     r.note("platform framebuffers after the bind: " + str(c.platform_framebuffers("rawbind")))
+
+
+def _holder_pid(c: Capture, tag: str) -> str | None:
+    for line in (c.text(f"holder-{tag}.ready") or "").splitlines():
+        if line.startswith("pid "):
+            return line.split()[1]
+    return None
+
+
+def _first(lines: list[str]) -> str | None:
+    return lines[0] if lines else None
+
+
+def holder_facts(c: Capture, r: Report, gpu: str) -> None:
+    """What happens when a process holds the prepared device through VFIO (guest vfio-holder)."""
+    group = c.pci("before")[gpu].iommu_group if gpu in c.pci("before") else None
+    r.section("a python3 process holds the device through VFIO (container, group, device fd)")
+    ready = c.text("holder-a.ready") or ""
+    pid = _holder_pid(c, "a")
+    r.check(pid is not None, "the holder opened /dev/vfio/vfio and the group and got the device fd",
+            (c.text("holder.log") or "").strip() + " " + (c.text("holder-a.out") or "").strip()[:200])
+    for line in ready.splitlines():
+        if line.startswith(("api ", "fd ", "fdinfo ")):
+            r.note("holder: " + line)
+    r.check(f"-> /dev/vfio/{group}" in ready, f"its fd links name /dev/vfio/{group} (what the scan matches)",
+            [l for l in ready.splitlines() if "/dev/vfio" in l])
+    r.check("-> anon_inode:[vfio-device]" in ready, "the device fd's link is anon_inode:[vfio-device]",
+            [l for l in ready.splitlines() if "anon_inode" in l])
+
+    r.section("scan while it is held")
+    r.check(c.rc("scan-held") == 0, "scan exits 0", c.rc("scan-held"))
+    scan = c.json("scan-held") or {}
+    d = next((x for x in scan.get("devices", []) if x.get("address") == gpu), {})
+    holders = d.get("hostHolders") or []
+    mine = [h for h in holders if str(h.get("pid")) == pid]
+    r.check(bool(mine) and f"/dev/vfio/{group}" in (mine[0].get("file") or "")
+            and "python3" in (mine[0].get("command") or ""),
+            f"scan: {gpu} hostHolders names pid {pid} (python3) with /dev/vfio/{group}", holders)
+    r.check((scan.get("holderCheck") or {}).get("complete") is True, "scan: the holder check saw every process",
+            scan.get("holderCheck"))
+
+    r.section("restore while it is held")
+    out = (c.text("restore-held.out") or "") + (c.text("restore-held.err") or "")
+    r.check(c.rc("restore-held") == 1, "restore exits 1", c.rc("restore-held"))
+    r.check("[held]" in out and f"pid {pid}" in out and "python3" in out and gpu in out,
+            "restore refuses and names the holder (pid, python3) and the device", out.strip()[:300])
+    seconds = _timing(c, "restore-held")
+    r.check(seconds is not None and seconds < 60, "nothing hangs: restore returned (seconds, JVM start included)",
+            seconds)
+    links = dict(l.split(" driver=") for l in (c.text("pci-links.held") or "").splitlines() if " driver=" in l)
+    r.check(links.get(gpu) == "vfio-pci", f"{gpu} is still on vfio-pci", links.get(gpu))
+
+    r.section("kernel: a raw 'echo ADDR > /sys/bus/pci/drivers/vfio-pci/unbind' while it is held")
+    raw = c.text("rawunbind.out") or ""
+    dmesg = (c.text("dmesg.rawunbind") or "").splitlines()
+    relaying = [l for l in dmesg if "Relaying device request to user" in l]
+    r.check(bool(relaying), "dmesg: vfio-pci relays a device request to the user", _first(relaying))
+    r.check("state after" in raw and " S " in raw.split("state after", 1)[1].split("\n", 1)[0] + " ",
+            "the writing task sleeps interruptibly at first (S)",
+            _first([l for l in raw.splitlines() if "state after" in l]))
+    r.check("driver link during the blocked unbind: none" in raw,
+            "the device's driver link is already gone while the unbind is blocked",
+            _first([l for l in raw.splitlines() if "driver link" in l]))
+    r.check("read driver_override: blocked" in raw,
+            "reading its driver_override blocks too (the unbind holds the device lock)",
+            _first([l for l in raw.splitlines() if "driver_override" in l]))
+    others = [l for l in raw.splitlines() if l.startswith("read ") and "driver_override" not in l]
+    r.check(others and all(l.endswith("returned") for l in others),
+            "reading class, vendor, device, resource, numa_node, enable does not block", others)
+    in_use = [l for l in dmesg if "Device is currently in use" in l]
+    r.check(bool(in_use), "dmesg after SIGTERM: Device is currently in use, task ... blocked until device is released",
+            _first(in_use))
+    after_term = _first([l for l in raw.splitlines() if l.startswith("after SIGTERM")])
+    r.check(after_term is not None and "alive, D" in after_term,
+            "SIGTERM does not end the write: the task stays, uninterruptible (D)", after_term)
+    exited = _first([l for l in raw.splitlines() if l.startswith("writer exited")])
+    r.check(exited is not None, "the write returns once the holder closes the device", exited)
+    r.check(exited is not None and "the SIGTERM pending since 10 s ended it" in exited,
+            "…and only then does the SIGTERM sent 10 s earlier end the writer", exited)
+    requests = _first([l for l in (c.text("holder-a.out") or "").splitlines() if l.startswith("requests ")])
+    r.check(requests is not None and int(requests.split()[1]) >= 1,
+            "the holder was asked to release the device through its request eventfd", requests)
+    rows = c.pci("rawunbind")
+    r.check(gpu in rows and rows[gpu].driver is None, f"{gpu} has no driver afterwards",
+            rows[gpu].driver if gpu in rows else "gone")
+
+    r.section("agent: restore whose holder check cannot see the holder, 5 s write deadline")
+    log = c.text("holder.log") or ""
+    r.check("rebind by drivers_probe: driver vfio-pci" in log, "a probe binds it to vfio-pci again", log.strip())
+    r.check(_holder_pid(c, "b") is not None, "a second holder holds it", log.strip())
+    timing = c.text("restore-blind.timing") or ""
+    r.check("reported [hung]" in timing, "restore reports the write as hung instead of blocking",
+            timing.strip().replace("\n", "; "))
+    blind = c.text("restore-blind.out") or ""
+    r.check("[hung]" in blind and "/sys/bus/pci/drivers/vfio-pci/unbind" in blind and "blocked" in blind,
+            "restore names the blocked write (the unbind file) and says for how long", blind.strip()[:300])
+    r.check("cannot finish exiting" in (c.text("restore-blind.err") or ""),
+            "restore says its process cannot exit until the write returns",
+            (c.text("restore-blind.err") or "").strip()[-200:])
+    waiting = _first([l for l in timing.splitlines() if l.startswith("after its output")])
+    r.check(waiting is not None and "gpupt-sysfs-wri D" in waiting,
+            "after the JVM's exit its write thread is still in the kernel, uninterruptible (D)", waiting)
+    r.check("java exited" in timing, "the JVM exits once the holder lets go", timing.strip().replace("\n", "; "))
+    blocked = [l for l in (c.text("dmesg.blind") or "").splitlines() if "Device is currently in use" in l]
+    r.note("dmesg (JVM exit while its write thread waits): " + (_first(blocked) or "none"))
+
+
+def _timing(c: Capture, step: str) -> float | None:
+    for line in (c.text("timings") or "").splitlines():
+        if line.startswith(step + " "):
+            try:
+                return float(line.split()[1])
+            except (IndexError, ValueError):
+                return None
+    return None

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from typing import Callable
 
 from capture import Capture
-from facts import (FBCON, VGACON, cli_ran, console_kept, console_released, kernel_console_facts,
-                   no_iommu_facts, prepared, raw_bind_facts, vgacon_kernel_facts, restored, scan_device,
-                   scan_has_conflict)
+from facts import (FBCON, VGACON, cli_ran, console_kept, console_released, holder_facts,
+                   kernel_console_facts, no_iommu_facts, prepared, raw_bind_facts, vgacon_kernel_facts,
+                   restored, scan_device, scan_has_conflict)
 from machine import Machine
 from report import Report
 
@@ -32,6 +32,9 @@ class Guest:
     raw_bind: bool = False   # end with a hand-made vfio bind (kernel facts)
     raw_vt: bool = False     # end with hand-made vtconsole unbinds (kernel facts)
     cli: bool = True         # False: the guest only records kernel facts
+    holder: bool = False     # after prepare, a process holds the device through VFIO (facts.holder_facts)
+    scan: bool = True        # False: no scan before prepare (the guest scans later itself)
+    timeout_s: int = 0       # more than --timeout for guests that run the CLI many times
     # Facts (exact text) that fail for a known, reported reason: shown as ✗ with the reason
     # but not counted; every other fact of the guest still counts.
     known_failures: tuple[tuple[str, str], ...] = ()
@@ -93,6 +96,15 @@ def dual_gpu_secondary(c: Capture, r: Report) -> None:
     restored(c, r, {SECONDARY: None})
 
 
+def vfio_holder(c: Capture, r: Report) -> None:
+    r.section("node CLI in the guest")
+    r.check(c.rc("prepare") == 0, "prepare exits 0", c.rc("prepare"))
+    scan_device(c, r, SECONDARY, pci_class="038000", boot_vga=False, iommu=True, step="scan-held")
+    prepared(c, r, SECONDARY, members=[SECONDARY], untouched=[PRIMARY])
+    holder_facts(c, r, SECONDARY)
+    restored(c, r, {SECONDARY: None})
+
+
 def gpu_audio_group(c: Capture, r: Report) -> None:
     r.section("kernel at boot")
     pci = c.pci("before")
@@ -142,6 +154,10 @@ GUESTS = [
     Guest("dual-gpu-secondary", "OVMF, std VGA (efifb) + secondary-vga: prepare the secondary only",
           Machine("uefi", True, STD_VGA + ("-device", f"secondary-vga,bus=pcie.0,addr=0x5"))
           , SECONDARY, dual_gpu_secondary),
+    Guest("vfio-holder", "OVMF, std VGA + secondary-vga: prepare the secondary, hold it through VFIO "
+          "from a process, then restore, scan and unbind by hand",
+          Machine("uefi", True, STD_VGA + ("-device", f"secondary-vga,bus=pcie.0,addr=0x5")),
+          SECONDARY, vfio_holder, restore=False, holder=True, scan=False, timeout_s=900),
     Guest("gpu-audio-group", "SeaBIOS, std VGA + secondary-vga and HDA audio behind a "
           "pcie-pci-bridge: one IOMMU group with the bridge",
           Machine("bios", True, STD_VGA + AUDIO_GROUP), BRIDGED_GPU, gpu_audio_group),

@@ -38,7 +38,8 @@ JAR = REPO_DIR / "device-plugin/target/gpupt-node.jar"
 # Modules the guest loads at boot; their dependencies are resolved from the kernel's
 # modules.dep. 9p + virtio share the host's root; vfio-pci is what prepare binds to;
 # snd-hda-intel gives the GPU's audio companion a real original driver.
-GUEST_MODULES = ["virtio_pci", "9pnet_virtio", "9p", "vfio-pci",
+# vfio_iommu_type1 backs VFIO_SET_IOMMU for the vfio-holder guest's process (no modprobe in the guest).
+GUEST_MODULES = ["virtio_pci", "9pnet_virtio", "9p", "vfio-pci", "vfio_iommu_type1",
                  "snd-hda-intel", "snd-hda-codec-generic"]
 
 
@@ -185,6 +186,7 @@ def build_initramfs(kernel: Kernel) -> Path:
     shutil.copy2(BUSYBOX, tree / "bin/busybox")
     (tree / "bin/sh").symlink_to("busybox")
     shutil.copy2(E2E_DIR / "guest/init", tree / "init")
+    shutil.copy2(E2E_DIR / "guest/vfio_holder.py", tree / "vfio_holder.py")
     names = []
     for rel in module_load_order(kernel):
         # Newer Debian kernels ship .ko.xz; busybox insmod wants plain .ko.

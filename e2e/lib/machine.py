@@ -37,6 +37,8 @@ class Boot:
     raw_vt: bool
     cli: bool
     out_dir: Path
+    holder: bool = False
+    scan: bool = True
     extra: dict = field(default_factory=dict)
 
 
@@ -65,7 +67,8 @@ def command_line(m: Machine, b: Boot) -> list[str]:
               "intel_iommu=on" if m.iommu else "",
               f"gpupt.jar=/tmp/gpupt/{b.jar.name}", f"gpupt.java={b.java}", f"gpupt.device={b.device}",
               "gpupt.restore=1" if b.restore else "", "gpupt.rawbind=1" if b.raw_bind else "",
-              "gpupt.rawvt=1" if b.raw_vt else "", "" if b.cli else "gpupt.cli=0"]
+              "gpupt.rawvt=1" if b.raw_vt else "", "" if b.cli else "gpupt.cli=0",
+              "gpupt.holder=1" if b.holder else "", "" if b.scan else "gpupt.scan=0"]
     cmd += ["-kernel", str(b.kernel.vmlinuz), "-initrd", str(b.initramfs),
             "-append", " ".join(a for a in append if a),
             # The host's / read-only: the guest runs the host's JDK and the jar from it.

@@ -82,7 +82,7 @@ public final class WriteDeadline {
     String target = WriteTarget.of(paths, attribute, value);
     HungWrite earlier = hung.get(target);
     if (earlier != null) {
-      throw new WriteHungException(attribute, value, earlier, true, clock.instant());
+      throw new WriteHungException(paths.hostView(attribute), value, earlier, true, clock.instant());
     }
     Instant start = clock.instant();
     CompletableFuture<Void> running = CompletableFuture.runAsync(write, writers);
@@ -104,7 +104,7 @@ public final class WriteDeadline {
         events.accept(h.describe(clock.instant()).replace("has been blocked in the kernel for", "returned after")
             + (failed == null ? "" : "; it failed: " + rootMessage(failed)));
       });
-      throw new WriteHungException(attribute, value, h, false, clock.instant());
+      throw new WriteHungException(h.attribute(), value, h, false, clock.instant());
     }
   }
 

@@ -12,8 +12,9 @@ public final class WriteHungException extends HostWriteException {
   private static final long serialVersionUID = 1L;
   private final transient HungWrite hung;
 
-  WriteHungException(Path attribute, String value, HungWrite hung, boolean earlier, Instant now) {
-    super(attribute, value, earlier
+  /** The message names the attribute as the host does ({@code /sys/...}), not under the host root. */
+  WriteHungException(String hostPath, String value, HungWrite hung, boolean earlier, Instant now) {
+    super(Path.of(hostPath), value, earlier
         ? "not written: an earlier write for " + hung.target() + " is still blocked ("
             + hung.describe(now) + "); the agent writes nothing more for it until that one returns"
         : "still blocked in the kernel after the write deadline (" + hung.seconds(now)

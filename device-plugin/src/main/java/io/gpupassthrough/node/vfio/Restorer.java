@@ -70,8 +70,20 @@ public final class Restorer {
             new RestoreItem(f, false, blocked.get().message(), Optional.of(blocked.get().reason()))));
         continue;
       }
+      Optional<Blocked> hung = Optional.empty();
       for (Map.Entry<String, PciOriginal> e : gpu.getValue().entrySet()) {
-        items.add(restorePci(PciAddress.parse(e.getKey()), e.getValue()));
+        if (hung.isPresent()) {
+          items.add(new RestoreItem(e.getKey(), false, "not attempted: " + hung.get().message(),
+              Optional.of(Reason.WRITE_HUNG)));
+          continue;
+        }
+        RestoreItem item = restorePci(PciAddress.parse(e.getKey()), e.getValue());
+        items.add(item);
+        if (item.reason().filter(Reason.WRITE_HUNG::equals).isPresent()) {
+          // The rest of the group would block behind it in the kernel (same IOMMU group user).
+          hung = Optional.of(new Blocked(Reason.WRITE_HUNG, item.message()));
+          firstBlocked = firstBlocked.or(() -> Optional.of(new Blocked(Reason.WRITE_HUNG, item.message())));
+        }
       }
     }
     for (Map.Entry<String, String> e : originals.framebuffers().entrySet()) {

@@ -12,7 +12,11 @@ import java.util.Set;
  * {@link DeviceBusyException} (the snapshot then treats the value as unknown).
  */
 public final class DeadlineHostRoot implements HostRoot {
-  /** PCI attributes read by the agent whose show takes device_lock() (drivers/pci/pci-sysfs.c). */
+  /**
+   * PCI attributes read by the agent whose show may take device_lock(): reading driver_override
+   * of a device whose vfio-pci unbind is blocked blocks on Debian's 6.1 and returns on 6.12 (e2e
+   * guest vfio-holder); the other attributes read return on both.
+   */
   private static final Set<String> LOCKED_ATTRIBUTES = Set.of("driver_override");
 
   private final HostRoot host;

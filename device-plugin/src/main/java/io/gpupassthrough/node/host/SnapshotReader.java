@@ -132,8 +132,8 @@ public final class SnapshotReader {
   }
 
   /**
-   * Unknown (empty) while a write for the device is blocked in the kernel: reading it would
-   * block too, because {@code driver_override}'s show method takes the device lock.
+   * Unknown (empty) while a write for the device is blocked in the kernel: on Linux 6.1 reading
+   * it would block too, because {@code driver_override}'s show method takes the device lock.
    */
   private Optional<String> driverOverride(PciAddress a) {
     try {

@@ -27,10 +27,13 @@ class AgentManifestsTest {
         .collect(Collectors.toMap(m -> m.getName(), m -> m.getMountPath()));
     Map<String, String> hostPaths = pod.getVolumes().stream()
         .collect(Collectors.toMap(v -> v.getName(), v -> v.getHostPath().getPath()));
+    // The kubelet's PodResources socket where the agent looks: under the host root (holders).
     assertThat(mounts).containsExactlyInAnyOrderEntriesOf(Map.of("host-sys", "/host/sys", "host-dev", "/host/dev",
-        "host-proc", "/host/proc", "device-plugins", "/var/lib/kubelet/device-plugins"));
+        "host-proc", "/host/proc", "device-plugins", "/var/lib/kubelet/device-plugins",
+        "pod-resources", "/host/var/lib/kubelet/pod-resources"));
     assertThat(hostPaths).containsExactlyInAnyOrderEntriesOf(Map.of("host-sys", "/sys", "host-dev", "/dev",
-        "host-proc", "/proc", "device-plugins", "/var/lib/kubelet/device-plugins"));
+        "host-proc", "/proc", "device-plugins", "/var/lib/kubelet/device-plugins",
+        "pod-resources", "/var/lib/kubelet/pod-resources"));
     assertThat(pod.getAffinity()).as("no terms: every node").isNull();
     assertThat(pod.getServiceAccountName()).isEqualTo(AgentManifests.NAME);
   }

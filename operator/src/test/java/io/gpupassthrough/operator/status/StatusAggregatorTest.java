@@ -125,4 +125,23 @@ class StatusAggregatorTest {
     assertThat(s.getConditions()).filteredOn(c -> c.getType().equals("Progressing")).singleElement()
         .extracting(Condition::getMessage).asString().endsWith("n1, n2, n3 and 2 more");
   }
+
+  @Test
+  void deletionWaitingForAHolderSaysWhoKeepsWhichDevice() {
+    GpuPassthroughStatus s = StatusAggregator.restoring(4, null, List.of("gpu-node-1"),
+        List.of("gpu-node-1: waiting for pod default/virt-launcher-vm1-x to release 0000:41:00.0 (pod"
+            + " default/virt-launcher-vm1-x (container compute)); it stays on vfio-pci until then"), T0);
+
+    assertThat(summary(s)).containsEntry("Progressing", "True/Restoring").containsEntry("Ready", "False/Restoring");
+    assertThat(s.getConditions()).filteredOn(c -> c.getType().equals("Progressing")).singleElement()
+        .extracting(Condition::getMessage).asString()
+        .contains("waiting for pod default/virt-launcher-vm1-x to release 0000:41:00.0", "gpu-node-1");
+  }
+
+  @Test
+  void deletionWithoutHoldersStillCountsTheNodesThatHaveNotAnswered() {
+    GpuPassthroughStatus s = StatusAggregator.restoring(4, null, List.of("a", "b"), T0);
+    assertThat(s.getConditions()).filteredOn(c -> c.getType().equals("Progressing")).singleElement()
+        .extracting(Condition::getMessage).asString().isEqualTo("deleting: waiting for 2 nodes to give the devices back: a, b");
+  }
 }

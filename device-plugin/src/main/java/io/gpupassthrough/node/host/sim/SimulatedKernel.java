@@ -39,8 +39,9 @@ import java.util.function.Consumer;
  *   <li>unbinding vfio-pci from a device that a process (in the tree's {@code proc/<pid>/fd}) has
  *       open through VFIO blocks the write until the process lets go: the {@code driver} link goes
  *       at once, then the driver's remove waits ("Relaying device request to user (#N)"), holding
- *       the device lock, so reading the device's {@code driver_override} blocks too (seen on
- *       Debian 6.1 and 6.12, e2e guest {@code vfio-holder}). Neither wait can be interrupted.
+ *       the device lock; reading the device's {@code driver_override} blocks too, as on 6.1 (6.12
+ *       returns it; seen on Debian's kernels, e2e guest {@code vfio-holder}). The write cannot be
+ *       interrupted once signalled (SIGTERM leaves the task in D state).
  * </ul>
  *
  * The whole state lives in the tree (plus {@code .simkernel/}), so a CLI run in another process
@@ -102,6 +103,23 @@ public class SimulatedKernel extends FileSystemHostRoot {
       SimFiles.link(dir.resolve("driver"), paths.pciDriver(driver));
       SimFiles.link(paths.pciDriver(driver).resolve(address.toString()), dir);
     }
+  }
+
+  /**
+   * A process starts with these files open (paths as it sees them, e.g. {@code /dev/vfio/1} and
+   * {@code anon_inode:[vfio-device]} for a VM's QEMU); {@code spec} sets its command and cgroup.
+   */
+  public void startProcess(long pid, java.util.function.Consumer<SimulatedHostBuilder.Process> spec) {
+    SimulatedHostBuilder.Process p = new SimulatedHostBuilder.Process(pid);
+    spec.accept(p);
+    new SimulatedHostWriter(root, List.of(), List.of(), "", false, null, false, null)
+        .writeProcesses(List.of(p));
+  }
+
+  /** The process exits: its files are closed, /proc/<pid> goes. */
+  public void endProcess(long pid) {
+    SimFiles.deleteTree(paths.processFds(pid));
+    SimFiles.deleteTree(paths.proc().resolve(Long.toString(pid)));
   }
 
   /** Removes {@code /dev/vfio/<group>} (what a crashed udev or a container without /dev shows). */

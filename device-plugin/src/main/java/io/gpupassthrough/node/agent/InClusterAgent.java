@@ -52,7 +52,7 @@ public final class InClusterAgent implements AutoCloseable {
    * every process's open files (see {@code HolderScanBenchmark} in the README for its cost).
    */
   public record Holders(HolderCheck check, Duration refresh) {
-    public static final Duration DEFAULT_REFRESH = Duration.ofSeconds(15);
+    public static final Duration DEFAULT_REFRESH = Duration.ofSeconds(30);
   }
 
   /** A pass binds, verifies (waiting up to 2 s per device for /dev/vfio) and may roll back. */

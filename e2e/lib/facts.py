@@ -316,7 +316,9 @@ def holder_facts(c: Capture, r: Report, gpu: str) -> None:
     r.check("[held]" in out and f"pid {pid}" in out and "python3" in out and gpu in out,
             "restore refuses and names the holder (pid, python3) and the device", out.strip()[:300])
     seconds = _timing(c, "restore-held")
-    r.check(seconds is not None and seconds < 60, "nothing hangs: restore returned (seconds, JVM start included)",
+    # Returning at all is the point (a blocked unbind never returns); the bound only catches a
+    # run that waited out its 10 s write deadline on top of a JVM start on a slow TCG guest.
+    r.check(seconds is not None and seconds < 180, "nothing hangs: restore returned (seconds, JVM start included)",
             seconds)
     links = dict(l.split(" driver=") for l in (c.text("pci-links.held") or "").splitlines() if " driver=" in l)
     r.check(links.get(gpu) == "vfio-pci", f"{gpu} is still on vfio-pci", links.get(gpu))

@@ -42,6 +42,9 @@ class ProcFormatsTest {
                 + "11:cpu,cpuacct:/kubepods/besteffort/pod8c1f5d2e-3b4a-4c6d-9e8f-0a1b2c3d4e5f/" + ID + "\n"
                 + "1:name=systemd:/kubepods/besteffort/pod8c1f5d2e-3b4a-4c6d-9e8f-0a1b2c3d4e5f/" + ID + "\n",
             Optional.of(ID), Optional.of("8c1f5d2e-3b4a-4c6d-9e8f-0a1b2c3d4e5f")),
+        // Seen with ../shared/k8s/node.sh (containerd, cgroupfs driver, cgroupsPerQOS=false, v1).
+        Arguments.of("containerd without QoS cgroups, cgroup v1",
+            "9:name=systemd:/k8s.io/" + ID + "\n8:pids:/k8s.io/" + ID + "\n", Optional.of(ID), Optional.empty()),
         Arguments.of("CRI-O container", "0::/kubepods.slice/crio-" + ID + ".scope\n", Optional.of(ID), Optional.empty()),
         Arguments.of("CRI-O's conmon is not the container",
             "0::/kubepods.slice/crio-conmon-" + ID + ".scope\n", Optional.empty(), Optional.empty()),

@@ -397,7 +397,7 @@ public final class SimulatedHostBuilder {
         new SimulatedHostWriter(root, List.copyOf(devices.values()), List.copyOf(framebuffers),
             kernelRelease, vfioLoaded, vgacon, platformFramebufferUnderGpu, pciIds);
     writer.write();
-    writer.writeProcesses(List.copyOf(processes.values()));
+    SimulatedHostWriter.writeProcesses(new SysfsPaths(root), List.copyOf(processes.values()));
     files.forEach((path, content) -> SimFiles.write(root.resolve(path), content));
     return new SimulatedHost(root.toAbsolutePath().normalize(), new SimulatedKernel(root));
   }

@@ -161,7 +161,7 @@ final class SimulatedHostWriter {
   }
 
   /** {@code /proc/<pid>/{comm,cmdline,cgroup,fd/N}}; fd links keep their text as the kernel shows it. */
-  void writeProcesses(List<SimulatedHostBuilder.Process> processes) {
+  static void writeProcesses(SysfsPaths paths, List<SimulatedHostBuilder.Process> processes) {
     for (SimulatedHostBuilder.Process p : processes) {
       Path dir = paths.proc().resolve(Long.toString(p.pid));
       SimFiles.write(dir.resolve("comm"), p.comm + "\n");

@@ -112,8 +112,7 @@ public class SimulatedKernel extends FileSystemHostRoot {
   public void startProcess(long pid, java.util.function.Consumer<SimulatedHostBuilder.Process> spec) {
     SimulatedHostBuilder.Process p = new SimulatedHostBuilder.Process(pid);
     spec.accept(p);
-    new SimulatedHostWriter(root, List.of(), List.of(), "", false, null, false, null)
-        .writeProcesses(List.of(p));
+    SimulatedHostWriter.writeProcesses(paths, List.of(p));
   }
 
   /** The process exits: its files are closed, /proc/<pid> goes. */

@@ -17,6 +17,12 @@ public final class AgentManifests {
   public static final String MANAGER = "gpupt-operator";
   public static final String DEVICE_PLUGIN_DIR = "/var/lib/kubelet/device-plugins";
   public static final String HOST_ROOT = "/host";
+  /**
+   * The agent's state on the host (the record of original drivers, {@code SysfsPaths.stateDirectory()}
+   * under the host root): a hostPath, so a replaced pod (rollout, eviction, crash) still knows what
+   * to give back on restore. In the container's writable layer it would go with the pod.
+   */
+  public static final String STATE_DIR = "/var/lib/gpupassthrough";
   static final Map<String, String> SELECTOR = Map.of("app.kubernetes.io/name", NAME);
 
   private AgentManifests() {}
@@ -61,6 +67,7 @@ public final class AgentManifests {
                 .addNewVolumeMount().withName("host-proc").withMountPath(HOST_ROOT + "/proc").withReadOnly(true)
                     .endVolumeMount()
                 .addNewVolumeMount().withName("device-plugins").withMountPath(DEVICE_PLUGIN_DIR).endVolumeMount()
+                .addNewVolumeMount().withName("state").withMountPath(HOST_ROOT + STATE_DIR).endVolumeMount()
               .endContainer()
               .addNewVolume().withName("host-sys").withNewHostPath().withPath("/sys").withType("Directory")
                   .endHostPath().endVolume()
@@ -69,6 +76,8 @@ public final class AgentManifests {
               .addNewVolume().withName("host-proc").withNewHostPath().withPath("/proc").withType("Directory")
                   .endHostPath().endVolume()
               .addNewVolume().withName("device-plugins").withNewHostPath().withPath(DEVICE_PLUGIN_DIR)
+                  .withType("DirectoryOrCreate").endHostPath().endVolume()
+              .addNewVolume().withName("state").withNewHostPath().withPath(STATE_DIR)
                   .withType("DirectoryOrCreate").endHostPath().endVolume()
             .endSpec()
           .endTemplate()

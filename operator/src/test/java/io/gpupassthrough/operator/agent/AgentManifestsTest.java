@@ -28,11 +28,32 @@ class AgentManifestsTest {
     Map<String, String> hostPaths = pod.getVolumes().stream()
         .collect(Collectors.toMap(v -> v.getName(), v -> v.getHostPath().getPath()));
     assertThat(mounts).containsExactlyInAnyOrderEntriesOf(Map.of("host-sys", "/host/sys", "host-dev", "/host/dev",
-        "host-proc", "/host/proc", "device-plugins", "/var/lib/kubelet/device-plugins"));
+        "host-proc", "/host/proc", "device-plugins", "/var/lib/kubelet/device-plugins",
+        "state", "/host/var/lib/gpupassthrough"));
     assertThat(hostPaths).containsExactlyInAnyOrderEntriesOf(Map.of("host-sys", "/sys", "host-dev", "/dev",
-        "host-proc", "/proc", "device-plugins", "/var/lib/kubelet/device-plugins"));
+        "host-proc", "/proc", "device-plugins", "/var/lib/kubelet/device-plugins", "state", "/var/lib/gpupassthrough"));
     assertThat(pod.getAffinity()).as("no terms: every node").isNull();
     assertThat(pod.getServiceAccountName()).isEqualTo(AgentManifests.NAME);
+  }
+
+  /**
+   * The record of original drivers ({@code <host-root>/var/lib/gpupassthrough/original-drivers.json})
+   * must outlive the pod: the host's directory, created on first use, mounted where the agent
+   * writes under its host root.
+   */
+  @Test
+  void originalDriverRecordLivesOnTheHostNotInThePod() {
+    PodSpec pod = AgentManifests.daemonSet("gpu-passthrough", "img:1", List.of()).getSpec().getTemplate().getSpec();
+
+    assertThat(pod.getVolumes()).filteredOn(v -> v.getName().equals("state")).singleElement().satisfies(v -> {
+      assertThat(v.getHostPath().getPath()).isEqualTo("/var/lib/gpupassthrough");
+      assertThat(v.getHostPath().getType()).isEqualTo("DirectoryOrCreate");
+    });
+    assertThat(pod.getContainers().get(0).getVolumeMounts()).filteredOn(m -> m.getName().equals("state"))
+        .singleElement().satisfies(m -> {
+          assertThat(m.getMountPath()).isEqualTo(AgentManifests.HOST_ROOT + "/var/lib/gpupassthrough");
+          assertThat(m.getReadOnly()).isNotEqualTo(Boolean.TRUE);
+        });
   }
 
   @Test

@@ -28,8 +28,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The node agent in a cluster: watch this node's {@code GpuPassthroughNode}, run a
  * {@link NodePass} per spec generation on one worker thread, advertise what the pass verified,
- * and report it, with each plugin's registration state, through the {@link NodeStatusRecorder}. Observe (watcher), decide and act
- * (pass), record (recorder) stay separate; this class only wires them.
+ * and report it, with each plugin's registration with the kubelet, through the
+ * {@link NodeStatusRecorder}. Observe (watcher), decide and act (pass), record (recorder) stay
+ * separate; this class only wires them.
  */
 public final class InClusterAgent implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(InClusterAgent.class);

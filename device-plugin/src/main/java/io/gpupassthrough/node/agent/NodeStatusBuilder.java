@@ -27,8 +27,8 @@ import java.util.stream.Collectors;
  * kubelet in, the node's status out (DESIGN §3). A device is advertised only when verified,
  * healthy and registered: serving a socket that no kubelet dialled is reported as
  * {@code NotRegistered} with {@code kubelet: Serving}, so an admin can tell the two apart. Leaves
- * {@code lastSync} and the conditions' {@code lastTransitionTime} to the recorder, which knows
- * what was written before; everything else is a function of the inputs, so an unchanged host
+ * {@code lastSync}, the conditions' {@code lastTransitionTime} and keeping a device's
+ * {@code registeredSince} to the recorder, which knows what was written before; everything else is a function of the inputs, so an unchanged host
  * builds an equal status and no write happens.
  */
 public final class NodeStatusBuilder {
@@ -107,23 +107,30 @@ public final class NodeStatusBuilder {
       d.setReason(r.reason().orElseThrow());
       d.setMessage(r.message());
     } else {
-      KubeletRegistration kubelet = kubeletOf(plugin);
-      d.setKubelet(kubelet);
-      d.setRegisteredSince(kubelet == KubeletRegistration.REGISTERED
-          ? plugin.flatMap(Registration::registeredAt).map(Object::toString).orElse(null) : null);
-      if (problem.isPresent()) {
-        d.setHealth(DeviceHealth.UNHEALTHY);
-        d.setAdvertised(false);
-        d.setReason(Reason.UNHEALTHY);
-        d.setMessage(problem.get());
-      } else {
-        d.setHealth(DeviceHealth.HEALTHY);
-        d.setAdvertised(kubelet == KubeletRegistration.REGISTERED);
-        d.setReason(kubelet == KubeletRegistration.REGISTERED ? null : Reason.NOT_REGISTERED);
-        d.setMessage(kubelet == KubeletRegistration.REGISTERED ? r.message() : notRegistered(r, kubelet, plugin));
-      }
+      verified(d, r, problem, plugin);
     }
     return d;
+  }
+
+  /** A verified device: advertised when healthy and its plugin is registered with the kubelet. */
+  private static void verified(DeviceStatus d, DeviceReport r, Optional<String> problem,
+      Optional<Registration> plugin) {
+    KubeletRegistration kubelet = kubeletOf(plugin);
+    boolean registered = kubelet == KubeletRegistration.REGISTERED;
+    d.setKubelet(kubelet);
+    d.setRegisteredSince(registered
+        ? plugin.flatMap(Registration::registeredAt).map(Object::toString).orElse(null) : null);
+    if (problem.isPresent()) {
+      d.setHealth(DeviceHealth.UNHEALTHY);
+      d.setAdvertised(false);
+      d.setReason(Reason.UNHEALTHY);
+      d.setMessage(problem.get());
+    } else {
+      d.setHealth(DeviceHealth.HEALTHY);
+      d.setAdvertised(registered);
+      d.setReason(registered ? null : Reason.NOT_REGISTERED);
+      d.setMessage(registered ? r.message() : notRegistered(r, kubelet, plugin));
+    }
   }
 
   /** A plugin whose socket is gone (the kubelet deletes them when it starts) serves nobody. */

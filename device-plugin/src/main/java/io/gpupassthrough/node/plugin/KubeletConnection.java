@@ -61,11 +61,7 @@ public final class KubeletConnection implements AutoCloseable {
    */
   public record Registration(
       ResourceName resource, Path socket, State state, boolean serving, String detail,
-      Optional<Instant> registeredAt, boolean attempted) {
-    public boolean registered() {
-      return state == State.REGISTERED;
-    }
-  }
+      Optional<Instant> registeredAt, boolean attempted) {}
 
   private final Path pluginDir;
   private final KubeletClient kubelet;

@@ -20,6 +20,7 @@ import io.gpupassthrough.node.host.WriteDeadline;
 import io.gpupassthrough.node.host.sim.SimulatedHost;
 import io.gpupassthrough.node.host.sim.SimulatedHostBuilder;
 import io.gpupassthrough.node.plugin.AdvertisedDevice;
+import io.gpupassthrough.node.plugin.FakeKubelet;
 import io.gpupassthrough.node.plugin.NodeAgent;
 import io.gpupassthrough.node.plugin.PluginServer;
 import io.gpupassthrough.node.plugin.ResourceName;
@@ -61,6 +62,7 @@ class HeldRestoreIT {
   private final List<String> writes = new CopyOnWriteArrayList<>();
   private SimulatedHost host;
   private FakePodResources kubelet;
+  private FakeKubelet registration;
   private InClusterAgent agent;
 
   @BeforeAll
@@ -82,6 +84,7 @@ class HeldRestoreIT {
       agent.close();
     }
     kubelet.close();
+    registration.close();
     admin.resources(GpuPassthroughNode.class).withName(NODE).delete();
   }
 
@@ -92,6 +95,9 @@ class HeldRestoreIT {
         .build(hostDir);
     host.kernel().beforeWrite((path, value) -> writes.add(path + " <- " + value.strip()));
     kubelet = FakePodResources.serve(host.kernel().paths().podResourcesSocket());
+    // The kubelet's two faces: PodResources above, Registration on kubelet.sock here (a device
+    // counts as advertised only once its plugin is registered).
+    registration = new FakeKubelet(pluginDir).start();
     GpuPassthroughNode node = new GpuPassthroughNode();
     node.getMetadata().setName(NODE);
     node.getSpec().setClaims(new ArrayList<>(List.of(byVendor("a10", "10de"))));

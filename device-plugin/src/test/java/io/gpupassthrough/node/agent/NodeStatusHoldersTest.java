@@ -10,7 +10,11 @@ import io.gpupassthrough.node.holders.DeviceHolders;
 import io.gpupassthrough.node.holders.PodHolder;
 import io.gpupassthrough.node.holders.ProcessHolder;
 import io.gpupassthrough.node.host.PciAddress;
+import io.gpupassthrough.node.plugin.KubeletConnection.Registration;
+import io.gpupassthrough.node.plugin.KubeletConnection.State;
 import io.gpupassthrough.node.plugin.ResourceName;
+import java.nio.file.Path;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -28,6 +32,11 @@ class NodeStatusHoldersTest {
           new ProcessHolder(4242, "qemu-kvm", "/usr/libexec/qemu-kvm -name guest=default_vm1",
               Optional.of(CONTAINER), Optional.empty(), "/dev/vfio/devices/vfio0")));
 
+  private static final ResourceName A10 = ResourceName.parse("nvidia.com/GA102GL_A10");
+  private static final Map<ResourceName, Registration> REGISTERED = Map.of(A10, new Registration(A10,
+      Path.of("/plugins/gpupt-a10.sock"), State.REGISTERED, true, "endpoint x.sock",
+      Optional.of(Instant.parse("2025-01-02T03:04:05Z")), true));
+
   private static DeviceReport verified(PciAddress a, DeviceHolders holders) {
     return new DeviceReport(a, Optional.of(Claims.gpu(a.toString(), 0x10de, 0x2236, 0x030200, 12)),
         List.of(a), Optional.of("nvidia"), "a10", Optional.of(ResourceName.parse("nvidia.com/GA102GL_A10")),
@@ -39,7 +48,7 @@ class NodeStatusHoldersTest {
     PassResult p = new PassResult(2, List.of(verified(GPU, VM), verified(FREE, DeviceHolders.none(FREE))),
         List.of(), List.of(), Optional.empty());
 
-    GpuPassthroughNodeStatus s = NodeStatusBuilder.build(p, Map.of());
+    GpuPassthroughNodeStatus s = NodeStatusBuilder.build(p, Map.of(), REGISTERED);
 
     DeviceStatus held = s.getDevices().get(0);
     assertThat(held.getAdvertised()).as("in use by the pod it was allocated to: still advertised").isTrue();
@@ -68,16 +77,16 @@ class NodeStatusHoldersTest {
     PassResult free = new PassResult(2, List.of(verified(GPU, DeviceHolders.none(GPU))), List.of(), List.of(),
         Optional.empty());
 
-    assertThat(NodeStatusBuilder.build(held, Map.of()).getHolders())
+    assertThat(NodeStatusBuilder.build(held, Map.of(), REGISTERED).getHolders())
         .isEqualTo("0000:41:00.0: pid 4242 qemu-kvm (container 5f3c9a7e1b2d)");
-    assertThat(NodeStatusBuilder.build(free, Map.of()).getHolders()).isNull();
+    assertThat(NodeStatusBuilder.build(free, Map.of(), REGISTERED).getHolders()).isNull();
   }
 
   @Test
   void aCheckThatCouldNotSeeEverythingSaysSo() {
     PassResult p = new PassResult(2, List.of(verified(GPU, DeviceHolders.none(GPU))), List.of(), List.of(),
         Optional.empty(), Optional.of("the kubelet's PodResources API at /var/lib/kubelet/pod-resources/kubelet.sock did not answer"));
-    assertThat(NodeStatusBuilder.build(p, Map.of()).getHolders())
+    assertThat(NodeStatusBuilder.build(p, Map.of(), REGISTERED).getHolders())
         .startsWith("holders may be incomplete: the kubelet's PodResources API");
   }
 
@@ -89,7 +98,7 @@ class NodeStatusHoldersTest {
     RestoreReport failed = new RestoreReport("other", false, List.of(), "0000:43:00.0 is on no driver, expected nvidia");
     PassResult p = new PassResult(3, List.of(), List.of(waiting, failed), List.of(), Optional.empty());
 
-    GpuPassthroughNodeStatus s = NodeStatusBuilder.build(p, Map.of());
+    GpuPassthroughNodeStatus s = NodeStatusBuilder.build(p, Map.of(), REGISTERED);
 
     assertThat(s.getRestores()).extracting(RestoreResult::getOwner, RestoreResult::getState).containsExactly(
         org.assertj.core.groups.Tuple.tuple("a10", RestoreResult.State.WAITING),

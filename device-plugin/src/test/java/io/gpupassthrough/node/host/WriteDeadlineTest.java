@@ -37,7 +37,7 @@ class WriteDeadlineTest {
   }
 
   @Test
-  @Timeout(60) // a hang here is the bug
+  @Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // a hang here is the bug
   void aBlockedWriteIsAbandonedReportedAndBlocksItsTargetUntilItReturns() {
     CountDownLatch kernel = new CountDownLatch(1);
     Runnable blocked = () -> {

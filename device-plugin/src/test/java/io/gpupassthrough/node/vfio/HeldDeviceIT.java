@@ -22,9 +22,10 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code /proc/<pid>/fd} shows the users, against the simulated kernel (whose vfio-pci unbind of
  * a device open through VFIO blocks like the real one). Each test also shows the write count,
  * which is what a held device must keep at zero. Without the holder check the simulated kernel's
- * unbind blocks (as Linux's does), and the timeout fails the test instead of hanging the build.
+ * unbind blocks (as Linux's does, uninterruptibly), and the timeout, on a thread of its own, fails
+ * the test instead of hanging the build.
  */
-@Timeout(120)
+@Timeout(value = 120, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class HeldDeviceIT {
   private static final PciAddress GPU = PciAddress.parse("0000:01:00.0");
   private static final PciAddress AUDIO = PciAddress.parse("0000:01:00.1");

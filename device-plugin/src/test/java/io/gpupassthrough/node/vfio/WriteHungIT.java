@@ -66,7 +66,7 @@ class WriteHungIT {
   }
 
   @Test
-  @Timeout(120)
+  @Timeout(value = 120, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
   void restoreHitsTheDeadlineReportsWriteHungAndTheHostStaysReadable() {
     SimulatedKernel k = qemuOpensDuringTheUnbind();
     WriteDeadline deadline = new WriteDeadline(Duration.ofMillis(300), Clock.systemUTC(), events::add);

@@ -1,13 +1,13 @@
 package io.gpupassthrough.node.cli;
 
 import io.gpupassthrough.node.agent.InClusterAgent;
-import io.gpupassthrough.node.host.FileSystemHostRoot;
 import io.gpupassthrough.node.host.HostRoot;
 import io.gpupassthrough.node.plugin.DesiredState;
 import io.gpupassthrough.node.plugin.HostDeviceInventory;
 import io.gpupassthrough.node.plugin.NodeAgent;
 import io.gpupassthrough.node.plugin.ServeConfig;
 import io.gpupassthrough.node.plugin.StandaloneDesiredState;
+import java.io.PrintWriter;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,6 +19,7 @@ import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import sun.misc.Signal;
 
@@ -33,14 +34,24 @@ import sun.misc.Signal;
     description = {
       "Serve the kubelet device-plugin API for the GPUs verified on vfio-pci.",
       "Without a cluster (no KUBERNETES_SERVICE_HOST, no kubeconfig) every verified GPU is"
-          + " advertised under its default resource name; --config may rename them."
-    })
+          + " advertised under its default resource name; --config may rename them.",
+      "In a cluster it watches this node's GpuPassthroughNode: prepares the GPUs it claims (detach"
+          + " the consoles in the way, bind the IOMMU group to vfio-pci, verify), adopts GPUs already"
+          + " verified on vfio-pci, advertises them, and gives them back on a restore request."
+          + " With --simulated-kernel (tests and demos only) it does all of that on a directory"
+          + " host root written by the simulated host builder."
+    },
+    footer = {"", "Examples:",
+      "  gpupt-node serve --host-root / --device-plugin-dir /var/lib/kubelet/device-plugins"
+          + " --node-name \"$NODE_NAME\"",
+      "  # test/demo: an agent whose host is a copy of a simulated fixture",
+      "  gpupt-node serve --host-root /tmp/host --simulated-kernel"
+          + " --device-plugin-dir /var/lib/kubelet/device-plugins --node-name node-1"})
 public final class ServeCommand implements Callable<Integer> {
   private static final Logger log = LoggerFactory.getLogger(ServeCommand.class);
 
-  @Option(names = "--host-root", required = true, paramLabel = "DIR",
-      description = "Directory holding the host's sys/, proc/ and dev/ (/ on a node).")
-  Path hostRoot;
+  /** --host-root, --verbose, and --simulated-kernel (the cluster e2e's agent on a directory host). */
+  @Mixin HostOptions host;
 
   @Option(names = "--device-plugin-dir", required = true, paramLabel = "DIR",
       description = "The kubelet's device-plugin directory (normally /var/lib/kubelet/device-plugins).")
@@ -84,10 +95,10 @@ public final class ServeCommand implements Callable<Integer> {
               + " (hostPath /var/lib/kubelet/device-plugins in the DaemonSet)");
       return 2;
     }
-    HostRoot host;
+    HostRoot hostRoot;
     ServeConfig serveConfig;
     try {
-      host = FileSystemHostRoot.open(hostRoot);
+      hostRoot = host.open(new PrintWriter(System.err, true));
       serveConfig = config == null ? ServeConfig.empty() : ServeConfig.read(config);
     } catch (RuntimeException e) {
       System.err.println("serve: " + e.getMessage());
@@ -106,10 +117,10 @@ public final class ServeCommand implements Callable<Integer> {
     Signal.handle(new Signal("INT"), s -> stop.countDown());
     if (inCluster()) {
       // In a cluster the node's GpuPassthroughNode says what to prepare and advertise (node.agent).
-      return InClusterAgent.serve(host, nodeName, settings, stop);
+      return InClusterAgent.serve(hostRoot, nodeName, settings, stop);
     }
     try (NodeAgent agent =
-        new NodeAgent(new HostDeviceInventory(host, Duration.ofSeconds(rescanSeconds)), desired, settings)) {
+        new NodeAgent(new HostDeviceInventory(hostRoot, Duration.ofSeconds(rescanSeconds)), desired, settings)) {
       agent.start();
       log.info(
           "node {}: serving device plugins in {}{}",

@@ -14,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -79,6 +80,24 @@ public final class RealApiServer implements AutoCloseable {
   /** A kubeconfig for a client in another process (admin). */
   public String kubeconfigYaml() {
     return kubeconfig;
+  }
+
+  /**
+   * The environment for a fabric8 client in another process that acts as the ServiceAccount, as
+   * {@link #as} does in this one: the admin kubeconfig (written to {@code dir}) plus fabric8's
+   * impersonation variables (it ignores a kubeconfig's {@code as:}/{@code as-groups:}).
+   */
+  public Map<String, String> processEnvAs(Path dir, String namespace, String serviceAccount) {
+    try {
+      Path file = Files.writeString(dir.resolve("kubeconfig-" + serviceAccount), kubeconfig);
+      return Map.of(
+          "KUBECONFIG", file.toString(),
+          "KUBERNETES_IMPERSONATE_USERNAME", "system:serviceaccount:" + namespace + ":" + serviceAccount,
+          "KUBERNETES_IMPERSONATE_GROUP",
+          "system:serviceaccounts,system:serviceaccounts:" + namespace + ",system:authenticated");
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot write a kubeconfig to " + dir + ": " + e.getMessage(), e);
+    }
   }
 
   /**

@@ -96,6 +96,7 @@ class ClusterE2e:
         self.agent: Supervised | None = None
         self.standins = nodeside.DeviceNodeStandIns()
         self.ds_memory_limit_mib: float | None = None
+        self.kubevirt_added = False
 
     # ---- helpers ----
 
@@ -212,7 +213,8 @@ class ClusterE2e:
                      f"it mounts {STATE_DIR} from the host (the record of original drivers outlives the pod)",
                      host_paths)
         self.r.check(pod.get("priorityClassName") == "system-node-critical",
-                     "its pods have priorityClassName system-node-critical", pod.get("priorityClassName"))
+                     "its pods have priorityClassName system-node-critical",
+                     f"priorityClassName: {pod.get('priorityClassName')}")
         limit = (c.get("resources") or {}).get("limits", {}).get("memory")
         self.ds_memory_limit_mib = mib(limit)
         self.r.note(f"agent container resources: {c.get('resources')}")
@@ -311,6 +313,7 @@ class ClusterE2e:
         ok, entries = wait_for(lambda: (lambda e: (any(x.get("resourceName") == RESOURCE for x in e), e))(
             self.kubevirt_devices()), 60)
         ours = next((x for x in entries if x.get("resourceName") == RESOURCE), {})
+        self.kubevirt_added = ok
         self.r.check(ok and ours == {"pciVendorSelector": SELECTOR, "resourceName": RESOURCE,
                                      "externalResourceProvider": True},
                      f"the operator added {{pciVendorSelector: {SELECTOR}, resourceName: {RESOURCE}, "
@@ -406,8 +409,9 @@ class ClusterE2e:
         self.r.check(ok, f"DaemonSet {NAMESPACE}/{AGENT} is gone")
         ok, entries = wait_for(lambda: (lambda e: (all(x.get("resourceName") != RESOURCE for x in e), e))(
             self.kubevirt_devices()), 30)
-        self.r.check(ok and manifests.ADMIN_ENTRY in entries,
-                     "KubeVirt CR: our entry removed, the admin's kept", entries)
+        self.r.check(self.kubevirt_added and ok and manifests.ADMIN_ENTRY in entries,
+                     "KubeVirt CR: our entry (added above) removed, the admin's kept",
+                     f"ours was added: {self.kubevirt_added}; now {entries}")
         ok, seen = wait_for(lambda: (self.node_resource()[1] in (None, "0"), self.node_resource()), 45)
         self.r.check(ok, f"node {NODE}: allocatable {RESOURCE} back to 0", f"(capacity, allocatable) {seen}")
         op = self.operator

@@ -143,7 +143,7 @@ class ClusterE2e:
         self.cleanup.callback(self.stop_cluster)
         self.script("up.sh")
         self.script("node.sh", NODE)
-        ok, labels = wait_for(lambda: self._labels(), 30)
+        ok, labels = wait_for(self._labels, lambda l: l.get("gpupassthrough.io/enabled") == "true", 30)
         self.r.check(ok, f"node {NODE} registered with label gpupassthrough.io/enabled=true", labels)
         if not ok:
             raise Abort("no node")
@@ -152,10 +152,9 @@ class ClusterE2e:
         self.r.note(f"node Ready={ready.get('status')} ({ready.get('message', '')[:90]}): node.sh sets up no "
                     "CNI, so only hostNetwork pods start")
 
-    def _labels(self):
+    def _labels(self) -> dict[str, str]:
         labels = ((self.k.get("node", NODE) or {}).get("metadata") or {}).get("labels") or {}
-        return labels.get("gpupassthrough.io/enabled") == "true", {k: v for k, v in labels.items()
-                                                                    if "gpupassthrough" in k}
+        return {k: v for k, v in labels.items() if "gpupassthrough" in k}
 
     def install(self) -> None:
         self.section("install (README): kubectl apply -k deploy/base")
@@ -184,9 +183,9 @@ class ClusterE2e:
         # The operator image's JVM flags, minus MaxRAMPercentage (no container memory limit here).
         cmd = [self.java, "-XX:+UseSerialGC", "-XX:+ExitOnOutOfMemoryError", "-jar", str(OPERATOR_JAR)]
         self.operator = self._supervise("operator", cmd, env, K8S_RUN / "operator.kubeconfig")
-        ok, seen = wait_for(lambda: self._http(port, "/readyz"), 90)
+        ok, seen = wait_for(lambda: self._http(port, "/readyz"), lambda r: r.startswith("200"), 90)
         self.r.check(ok, f"GET :{port}/readyz answers 200", seen)
-        ok, lease = wait_for(lambda: (bool(self.lease().get("holderIdentity")), self.lease()), 60)
+        ok, lease = wait_for(self.lease, lambda l: bool(l.get("holderIdentity")), 60)
         self.r.check(ok, f"holds the Lease {NAMESPACE}/{OPERATOR}",
                      {k: lease.get(k) for k in ("holderIdentity", "leaseDurationSeconds", "renewTime")})
         if not ok:
@@ -196,7 +195,7 @@ class ClusterE2e:
         self.section(f"kubectl apply -f {SAMPLE} (KubeVirt not installed yet)")
         res = self.k.run("apply", "-f", SAMPLE)
         self.r.check(res.rc == 0, f"kubectl apply -f {SAMPLE} exits 0", res.text)
-        ok, ds = wait_for(lambda: (lambda d: (d is not None, d))(self.k.get("ds", AGENT, "-n", NAMESPACE)), 60)
+        ok, ds = wait_for(lambda: self.k.get("ds", AGENT, "-n", NAMESPACE), present, 60)
         self.r.check(ok, f"the operator created the DaemonSet {NAMESPACE}/{AGENT}",
                      ds and ds["spec"]["template"]["spec"]["containers"][0].get("image"))
         if not ok:
@@ -218,9 +217,8 @@ class ClusterE2e:
         limit = (c.get("resources") or {}).get("limits", {}).get("memory")
         self.ds_memory_limit_mib = mib(limit)
         self.r.note(f"agent container resources: {c.get('resources')}")
-        ok, node = wait_for(lambda: (lambda o: (o is not None and any(
-            cl.get("owner") == GPT for cl in (o.get("spec") or {}).get("claims") or []), o))(
-            self.k.get("gptnode", NODE)), 60)
+        ok, node = wait_for(lambda: self.k.get("gptnode", NODE), lambda o: o is not None and any(
+            cl.get("owner") == GPT for cl in (o.get("spec") or {}).get("claims") or []), 60)
         self.r.check(ok, f"GpuPassthroughNode {NODE} carries the claim of {GPT}",
                      node and (node.get("spec") or {}).get("claims"))
 
@@ -243,9 +241,11 @@ class ClusterE2e:
         cmd = [self.java, f"@{AGENT_JVM_OPTIONS}", "-jar", str(AGENT_JAR), *args]
         self.agent = self._supervise("agent", cmd, env, K8S_RUN / "agent.kubeconfig")
 
-        ok, row = wait_for(lambda: (lambda rows: (bool(rows) and rows[0].get("READY") == "2"
-                                                  and rows[0].get("TOTAL") == "2", rows))(self.k.table("gptnode")), 90)
-        self.r.check(ok, "kubectl get gptnode: READY 2, TOTAL 2", shown(row) if isinstance(row, list) else row)
+    def agent_did_its_work(self) -> None:
+        """What the node reports, what the host shows, what the kubelet and the operator made of it."""
+        ok, row = wait_for(lambda: self.k.table("gptnode", NODE),
+                           lambda rows: bool(rows) and cols(rows[0], READY="2", TOTAL="2"), 90)
+        self.r.check(ok, "kubectl get gptnode: READY 2, TOTAL 2", shown(row))
         if not ok:
             self.r.note("agent log:\n" + self.agent.log_tail(25))
         d = self.device(PREPARED)
@@ -273,16 +273,16 @@ class ClusterE2e:
                          "(not only served on a socket)", f"{key}={value}" if key else sorted(dev))
 
         self.host_prepared()
-        ok, seen = wait_for(lambda: (self.node_resource() == ("2", "2"), self.node_resource()), 45)
+        ok, seen = wait_for(self.node_resource, lambda r: r == ("2", "2"), 45)
         self.r.check(ok, f"node {NODE}: capacity and allocatable {RESOURCE} = 2", f"(capacity, allocatable) {seen}")
 
-        ok, row = wait_for(lambda: (lambda g: (cols(g, NODES="1", **{"NODES-READY": "1"}, ADVERTISED="2",
-                                                        BLOCKED="0"), g))(self.gpt_row()), 60)
+        ok, row = wait_for(self.gpt_row, lambda g: cols(g, NODES="1", **{"NODES-READY": "1"}, ADVERTISED="2",
+                                                         BLOCKED="0"), 60)
         self.r.check(ok, "kubectl get gpt without KubeVirt: NODES 1, NODES-READY 1, ADVERTISED 2, BLOCKED 0",
-                     shown([row]))
+                     shown([row] if isinstance(row, dict) else row))
         conds = ((self.k.get("gpt", GPT) or {}).get("status") or {}).get("conditions") or []
         says = [c for c in conds if "kubevirt" in f"{c.get('reason')} {c.get('message')}".lower()]
-        self.r.check(bool(says) and row.get("REASON") != "ReconcileError",
+        self.r.check(bool(says) and isinstance(row, dict) and row.get("REASON") != "ReconcileError",
                      "a condition says KubeVirt is not installed (and what to do), not a ReconcileError",
                      [pick(c, "type", "status", "reason", "message") for c in conds])
 
@@ -310,8 +310,7 @@ class ClusterE2e:
         self.k.run("wait", "--for=condition=Established", "--timeout=60s", "crd/kubevirts.kubevirt.io", check=True)
         self.k.run("apply", "-f", "-", stdin=manifests.KUBEVIRT_CR, check=True)
         t = time.monotonic()
-        ok, entries = wait_for(lambda: (lambda e: (any(x.get("resourceName") == RESOURCE for x in e), e))(
-            self.kubevirt_devices()), 60)
+        ok, entries = wait_for(self.kubevirt_devices, lambda e: any(x.get("resourceName") == RESOURCE for x in e), 60)
         ours = next((x for x in entries if x.get("resourceName") == RESOURCE), {})
         self.kubevirt_added = ok
         self.r.check(ok and ours == {"pciVendorSelector": SELECTOR, "resourceName": RESOURCE,
@@ -321,10 +320,10 @@ class ClusterE2e:
         self.r.check(ok and self.operator.restarts == restarts, "it noticed KubeVirt without a restart",
                      f"entry added: {ok}; operator restarts meanwhile: {self.operator.restarts - restarts}")
         self.r.check(manifests.ADMIN_ENTRY in entries, "the admin's own entry is kept as it was", entries)
-        ok, row = wait_for(lambda: (lambda g: (cols(g, READY="True", NODES="1", **{"NODES-READY": "1"},
-                                                        ADVERTISED="2", BLOCKED="0"), g))(self.gpt_row()), 60)
+        ok, row = wait_for(self.gpt_row, lambda g: cols(g, READY="True", NODES="1", **{"NODES-READY": "1"},
+                                                         ADVERTISED="2", BLOCKED="0"), 60)
         self.r.check(ok, "kubectl get gpt: READY True, NODES 1, NODES-READY 1, ADVERTISED 2, BLOCKED 0",
-                     shown([row]))
+                     shown([row] if isinstance(row, dict) else row))
         out = self.k.run("describe", "gpt", GPT).out
         events = out.split("\nEvents:", 1)[1].strip() if "\nEvents:" in out else "(no Events section)"
         self.r.check(not events.startswith("<none>") and "Normal" in events,
@@ -344,8 +343,8 @@ class ClusterE2e:
         self.r.note(f"mknod stand-ins on the node (removed at the end): {made or 'none needed'}")
         self.cleanup.callback(self.delete_pod)
         self.k.run("apply", "-f", "-", stdin=manifests.vm_pod(POD, RESOURCE, 2, PAUSE_IMAGE), check=True)
-        ok, phase = wait_for(lambda: (lambda p: (p == "Running", p))(
-            ((self.k.get("pod", POD) or {}).get("status") or {}).get("phase")), 90)
+        ok, phase = wait_for(lambda: ((self.k.get("pod", POD) or {}).get("status") or {}).get("phase"),
+                             lambda p: p == "Running", 90)
         self.r.check(ok, f"pod {POD} Running", phase if ok else self._pod_problem())
         info = nodeside.app_container(nodeside.containers(POD, "default"), "vm")
         env = nodeside.env_of(info) if info else {}
@@ -370,7 +369,7 @@ class ClusterE2e:
     def over_time(self) -> None:
         self.section("operator and agent over time")
         before = self.lease().get("renewTime")
-        ok, after = wait_for(lambda: (lambda t: (t != before, t))(self.lease().get("renewTime")), 15)
+        ok, after = wait_for(lambda: self.lease().get("renewTime"), lambda t: t != before, 15)
         op = self.operator
         self.r.check(op.running() and op.restarts == 0 and ok,
                      "the operator has not exited (0 restarts) and keeps renewing its Lease",
@@ -403,16 +402,15 @@ class ClusterE2e:
         self.r.check(h.pci_driver(ADOPTED) == "vfio-pci",
                      f"host: the adopted {ADOPTED} stays on vfio-pci (it was there before the agent)",
                      h.pci_driver(ADOPTED))
-        ok, node = wait_for(lambda: (lambda o: (o is None, o))(self.k.get("gptnode", NODE)), 30)
+        ok, node = wait_for(lambda: self.k.get("gptnode", NODE), absent, 30)
         self.r.check(ok, f"GpuPassthroughNode {NODE} is gone", node and node.get("spec"))
-        ok, _ = wait_for(lambda: (lambda o: (o is None, o))(self.k.get("ds", AGENT, "-n", NAMESPACE)), 30)
+        ok, _ = wait_for(lambda: self.k.get("ds", AGENT, "-n", NAMESPACE), absent, 30)
         self.r.check(ok, f"DaemonSet {NAMESPACE}/{AGENT} is gone")
-        ok, entries = wait_for(lambda: (lambda e: (all(x.get("resourceName") != RESOURCE for x in e), e))(
-            self.kubevirt_devices()), 30)
+        ok, entries = wait_for(self.kubevirt_devices, lambda e: all(x.get("resourceName") != RESOURCE for x in e), 30)
         self.r.check(self.kubevirt_added and ok and manifests.ADMIN_ENTRY in entries,
                      "KubeVirt CR: our entry (added above) removed, the admin's kept",
                      f"ours was added: {self.kubevirt_added}; now {entries}")
-        ok, seen = wait_for(lambda: (self.node_resource()[1] in (None, "0"), self.node_resource()), 45)
+        ok, seen = wait_for(self.node_resource, lambda r: r[1] in (None, "0"), 45)
         self.r.check(ok, f"node {NODE}: allocatable {RESOURCE} back to 0", f"(capacity, allocatable) {seen}")
         op = self.operator
         self.r.check(op.running() and op.restarts == 0, "the operator is still running, 0 restarts in the whole run",
@@ -432,12 +430,13 @@ class ClusterE2e:
             raise Abort(f"port {port} ({what}) is taken by another process on this machine; free it first")
 
     @staticmethod
-    def _http(port: int, path: str):
+    def _http(port: int, path: str) -> str:
+        """'200 ok', or what went wrong (refused while starting, 503 while not ready)."""
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=3) as r:
-                return r.status == 200, f"{r.status} {r.read(80).decode(errors='replace').strip()}"
-        except Exception as e:  # refused while starting, 503 while not ready
-            return False, str(e)
+                return f"{r.status} {r.read(80).decode(errors='replace').strip()}"
+        except Exception as e:  # noqa: BLE001 - shown as seen
+            return str(e)
 
     def delete_pod(self) -> None:
         if self.k.get("pod", POD) is not None:
@@ -479,6 +478,14 @@ def port_free(port: int) -> bool:
             return True
         except OSError:
             return False
+
+
+def present(o: object) -> bool:
+    return o is not None
+
+
+def absent(o: object) -> bool:
+    return o is None
 
 
 def pick(d: dict, *keys: str) -> dict:
@@ -564,7 +571,7 @@ def main() -> int:
         e2e = ClusterE2e(report, Cleanup(cleanup), java)
         try:
             for step in (e2e.cluster, e2e.install, e2e.start_operator, e2e.apply_sample, e2e.start_agent,
-                         e2e.kubevirt_appears, e2e.admission, e2e.pod, e2e.over_time, e2e.delete):
+                         e2e.agent_did_its_work, e2e.kubevirt_appears, e2e.admission, e2e.pod, e2e.over_time, e2e.delete):
                 step()
         except Abort as e:
             report.check(False, "the story could go on", str(e)[-1500:])

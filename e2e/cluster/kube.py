@@ -56,6 +56,8 @@ class Kubectl:
         """`kubectl get ...` as printed (printer columns), one dict per row keyed by header."""
         r = self.run("get", *args)
         if r.rc != 0:
+            if "NotFound" in r.err or "not found" in r.err:
+                return []
             raise KubectlError(f"'kubectl get {' '.join(args)}' exited {r.rc}: {r.text}")
         return parse_table(r.out)
 
@@ -75,19 +77,25 @@ def parse_table(text: str) -> list[dict[str, str]]:
     return rows
 
 
-def shown(rows: list[dict[str, str]]) -> str:
-    """A table row as a user reads it: 'NAME=x READY=True ...'."""
+def shown(rows: list[dict[str, str]] | str) -> str:
+    """Table rows as a user reads them: 'NAME=x READY=True ...' (a kubectl error as it is)."""
+    if isinstance(rows, str):
+        return rows
     return "; ".join(" ".join(f"{k}={v}" for k, v in row.items() if k != "AGE") for row in rows) or "no rows"
 
 
-def wait_for(probe: Callable[[], tuple[bool, T]], timeout: float, interval: float = 1.0) -> tuple[bool, T]:
-    """Polls `probe` (returning (done, what was seen)) until done or the timeout; returns the last answer."""
+def wait_for(read: Callable[[], T], done: Callable[[T], bool], timeout: float,
+             interval: float = 1.0) -> tuple[bool, T | str]:
+    """Reads until `done(value)` or the timeout; returns whether it got there and the last value read
+    (or the last kubectl error, which is what a user would have seen)."""
     deadline = time.monotonic() + timeout
     while True:
         try:
-            done, seen = probe()
+            value = read()
+            if done(value):
+                return True, value
         except KubectlError as e:
-            done, seen = False, str(e)  # type: ignore[assignment]
-        if done or time.monotonic() >= deadline:
-            return done, seen
+            value = str(e)  # type: ignore[assignment]
+        if time.monotonic() >= deadline:
+            return False, value
         time.sleep(interval)

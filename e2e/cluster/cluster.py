@@ -208,9 +208,10 @@ class ClusterE2e:
                      f"{pod.get('serviceAccountName')}: {' '.join(c.get('args', []))}")
         mounts = {m["name"]: m["mountPath"] for m in c.get("volumeMounts", [])}
         host_paths = {v["hostPath"]["path"]: mounts.get(v["name"]) for v in pod.get("volumes", []) if "hostPath" in v}
-        self.r.check(host_paths.get(str(STATE_DIR)) is not None,
-                     f"it mounts {STATE_DIR} from the host (the record of original drivers outlives the pod)",
-                     host_paths)
+        host_root = manifests.flag_value(c.get("args", []), "--host-root")
+        self.r.check(host_paths.get(str(STATE_DIR)) == f"{host_root}{STATE_DIR}",
+                     f"it mounts the host's {STATE_DIR} at {host_root}{STATE_DIR}, where the agent keeps the "
+                     "record of original drivers (so it outlives the pod)", host_paths)
         self.r.check(pod.get("priorityClassName") == "system-node-critical",
                      "its pods have priorityClassName system-node-critical",
                      f"priorityClassName: {pod.get('priorityClassName')}")

@@ -129,3 +129,13 @@ def replace_flag(args: list[str], flag: str, value: str) -> list[str]:
     if not found:
         raise Unresolvable(f"{flag} is not in the container's args {args}")
     return out
+
+
+def flag_value(args: list[str], flag: str) -> str | None:
+    """The value of `--flag X` or `--flag=X`, None when absent."""
+    for i, a in enumerate(args):
+        if a == flag and i + 1 < len(args):
+            return args[i + 1]
+        if a.startswith(flag + "="):
+            return a.split("=", 1)[1]
+    return None

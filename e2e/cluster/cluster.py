@@ -245,8 +245,8 @@ class ClusterE2e:
     def agent_did_its_work(self) -> None:
         """What the node reports, what the host shows, what the kubelet and the operator made of it."""
         ok, row = wait_for(lambda: self.k.table("gptnode", NODE),
-                           lambda rows: bool(rows) and cols(rows[0], READY="2", TOTAL="2"), 90)
-        self.r.check(ok, "kubectl get gptnode: READY 2, TOTAL 2", shown(row))
+                           lambda rows: bool(rows) and cols(rows[0], READY="2", TOTAL="2", KUBELET="Registered"), 90)
+        self.r.check(ok, "kubectl get gptnode: READY 2, TOTAL 2, KUBELET Registered", shown(row))
         if not ok:
             self.r.note("agent log:\n" + self.agent.log_tail(25))
         d = self.device(PREPARED)

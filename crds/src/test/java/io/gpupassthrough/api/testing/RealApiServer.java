@@ -32,6 +32,8 @@ public final class RealApiServer implements AutoCloseable {
   private final KubeAPIServer server;
   private final String kubeconfig;
   private final List<KubernetesClient> clients = new ArrayList<>();
+  private final List<AutoCloseable> helpers = new ArrayList<>();
+  private Path kubeconfigFile;
 
   private RealApiServer(KubeAPIServer server) {
     this.server = server;
@@ -79,6 +81,53 @@ public final class RealApiServer implements AutoCloseable {
   /** A kubeconfig for a client in another process (admin). */
   public String kubeconfigYaml() {
     return kubeconfig;
+  }
+
+  /** The admin kubeconfig as a file (for kubectl and other processes), written once, removed on close. */
+  public synchronized Path kubeconfigFile() {
+    if (kubeconfigFile == null) {
+      try {
+        kubeconfigFile = Files.createTempFile("gpupt-admin-", ".kubeconfig");
+        Files.writeString(kubeconfigFile, kubeconfig, StandardCharsets.UTF_8);
+      } catch (IOException e) {
+        throw new IllegalStateException("cannot write the admin kubeconfig: " + e.getMessage(), e);
+      }
+    }
+    return kubeconfigFile;
+  }
+
+  /**
+   * Runs the machine's kubectl as the admin against this server and returns its stdout: what an
+   * admin sees, e.g. {@code kubectl describe gpt NAME}. Fails with kubectl's stderr on a non-zero exit.
+   */
+  public String kubectl(String... args) {
+    List<String> command = new ArrayList<>(List.of(kubectl(), "--kubeconfig", kubeconfigFile().toString()));
+    command.addAll(List.of(args));
+    try {
+      Process p = new ProcessBuilder(command).start();
+      byte[] out = p.getInputStream().readAllBytes();
+      String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+      if (p.waitFor() != 0) {
+        throw new IllegalStateException(String.join(" ", args) + " failed: " + err.strip());
+      }
+      return new String(out, StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot run kubectl: " + e.getMessage(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted running kubectl", e);
+    }
+  }
+
+  /**
+   * Starts kube-controller-manager's garbage collector against this server (stopped on close): for
+   * tests of owner-reference GC, which kube-api-test alone does not do.
+   */
+  public synchronized GarbageCollector startGarbageCollector() {
+    GarbageCollector gc = GarbageCollector.start(
+        binariesRoot().resolve("k8s").resolve(VERSION + "-linux-amd64"), kubeconfig);
+    helpers.add(gc);
+    return gc;
   }
 
   /**
@@ -151,6 +200,23 @@ public final class RealApiServer implements AutoCloseable {
 
   @Override
   public void close() {
+    synchronized (this) {
+      for (AutoCloseable h : helpers) {
+        try {
+          h.close();
+        } catch (Exception e) {
+          // Best effort: the server is going away anyway.
+        }
+      }
+      helpers.clear();
+      if (kubeconfigFile != null) {
+        try {
+          Files.deleteIfExists(kubeconfigFile);
+        } catch (IOException e) {
+          // A temp file left behind is harmless.
+        }
+      }
+    }
     synchronized (clients) {
       clients.forEach(KubernetesClient::close);
       clients.clear();

@@ -3,6 +3,7 @@ package io.gpupassthrough.api.testing;
 import io.fabric8.kubeapitest.KubeAPIServer;
 import io.fabric8.kubeapitest.KubeAPIServerConfigBuilder;
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
@@ -76,6 +77,33 @@ public final class RealApiServer implements AutoCloseable {
     config.setImpersonateGroups("system:serviceaccounts", "system:serviceaccounts:" + namespace,
         "system:authenticated");
     return track(new KubernetesClientBuilder().withConfig(config).build());
+  }
+
+  /**
+   * A client that is {@code system:serviceaccount:NAMESPACE:NAME} by its own bound token (TokenRequest
+   * API), as a pod of that ServiceAccount is: no impersonation, so no extra authorization checks per
+   * request (which is what benchmarks want; {@link #as} is the norm for tests).
+   */
+  public KubernetesClient withToken(String namespace, String serviceAccount) {
+    return track(new KubernetesClientBuilder()
+        .withConfig(Config.fromKubeconfig(kubeconfigYamlFor(namespace, serviceAccount))).build());
+  }
+
+  /** A kubeconfig holding a one-hour bound token of the ServiceAccount, for a client in another process. */
+  public String kubeconfigYamlFor(String namespace, String serviceAccount) {
+    String token = admin().serviceAccounts().inNamespace(namespace).withName(serviceAccount)
+        .tokenRequest(new TokenRequestBuilder().withNewSpec().withExpirationSeconds(3600L).endSpec().build())
+        .getStatus().getToken();
+    Config cluster = Config.fromKubeconfig(kubeconfig);
+    return String.join("\n",
+        "apiVersion: v1",
+        "kind: Config",
+        "clusters: [{name: test, cluster: {server: \"" + cluster.getMasterUrl() + "\", certificate-authority-data: "
+            + cluster.getCaCertData() + "}}]",
+        "users: [{name: " + serviceAccount + ", user: {token: " + token + "}}]",
+        "contexts: [{name: test, context: {cluster: test, user: " + serviceAccount + "}}]",
+        "current-context: test",
+        "");
   }
 
   /** A kubeconfig for a client in another process (admin). */

@@ -1,0 +1,205 @@
+package io.gpupassthrough.operator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.fabric8.kubernetes.api.model.NodeBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.Watch;
+import io.fabric8.kubernetes.client.Watcher;
+import io.fabric8.kubernetes.client.WatcherException;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.gpupassthrough.api.v1alpha1.DeviceStatus;
+import io.gpupassthrough.api.v1alpha1.GpuPassthrough;
+import io.gpupassthrough.api.v1alpha1.GpuPassthroughNode;
+import io.gpupassthrough.api.v1alpha1.GpuPassthroughStatus;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Scale benchmark on the real API server, not a test (README, cluster section, for the command).
+ * 1,000 Nodes; the operator runs as its own process exactly as the image runs it ({@link
+ * OperatorProcess}: the shaded jar, the Dockerfile's JVM flags, the Deployment's memory limit as the
+ * JVM's RAM, its ServiceAccount's token under deploy/base's RBAC, leader election on); simulated
+ * agents answer every node spec they see with a status PATCH of 8 GPUs with the agent's token.
+ *
+ * <p>Reports: time from creating the GpuPassthrough to Ready with 8,000 devices advertised; the
+ * operator's status writes and how many were no-ops (a write that changed nothing: the server
+ * stores nothing and sends no watch event, so no-ops are the operator's write count minus the
+ * status changes the watch saw); writes in a quiet period after Ready; writes by a restarted
+ * operator at that scale; the operator's RSS against the Deployment's memory limit.
+ */
+class OperatorScaleBenchmark {
+  static final int NODES = Integer.getInteger("bench.nodes", 1000);
+  static final int GPUS = Integer.getInteger("bench.gpus", 8);
+  static final Duration QUIET = Duration.ofSeconds(3);
+
+  @Test
+  void thousandNodesReconcileToReady() throws Exception {
+    try (ApiCluster cluster = ApiCluster.start()) {
+      createNodes(cluster.admin);
+
+      AtomicInteger statusChanges = new AtomicInteger();
+      AtomicReference<GpuPassthroughStatus> last = new AtomicReference<>();
+      Watch watch = cluster.admin.resources(GpuPassthrough.class).watch(new Watcher<>() {
+        @Override
+        public void eventReceived(Action action, GpuPassthrough g) {
+          if (action == Action.MODIFIED && g.getStatus() != null
+              && !Objects.equals(last.getAndSet(g.getStatus()), g.getStatus())) {
+            statusChanges.incrementAndGet();
+          }
+        }
+
+        @Override
+        public void onClose(WatcherException cause) {}
+      });
+      AtomicInteger nodeStateEvents = new AtomicInteger();
+      // The agents' own token, as in their pods: impersonation would add authorization work per PATCH.
+      Agents agents = new Agents(cluster.api.withToken(ApiCluster.NAMESPACE, "gpupt-node-agent"), nodeStateEvents);
+
+      try (OperatorProcess operator = OperatorProcess.start(cluster.api, "first")) {
+        operator.awaitLeading();
+        long t0 = System.nanoTime();
+        cluster.create(ApiCluster.gpt("bench", Map.of("gpu", "true"), ApiCluster.vendors("10de")));
+        await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(20)).until(() -> {
+          GpuPassthroughStatus st = last.get();
+          return st != null && st.getDevicesAdvertised() == NODES * GPUS && st.getConditions().stream()
+              .anyMatch(c -> c.getType().equals("Ready") && c.getStatus().equals("True"));
+        });
+        double toReady = (System.nanoTime() - t0) / 1e9;
+        long rssAtReady = operator.rssKib();
+        Map<String, Double> atReady = operator.metrics();
+        int changesAtReady = statusChanges.get();
+        await().pollDelay(QUIET).until(() -> true);
+        Map<String, Double> afterQuiet = operator.metrics();
+
+        System.out.printf("%nBENCH operator (real API server %s): %d nodes x %d GPUs -> Ready in %.2f s%n",
+            io.gpupassthrough.api.testing.RealApiServer.VERSION, NODES, GPUS, toReady);
+        System.out.printf("BENCH phases: all %d node states seen after %.2f s, all agents reported after %.2f s%n",
+            NODES, (agents.allSeen.get() - t0) / 1e9, (agents.allReported.get() - t0) / 1e9);
+        double writes = atReady.get(OperatorProcess.STATUS_WRITES);
+        System.out.printf("BENCH status writes to Ready: %.0f, status changes seen by a watch: %d, no-op writes: %.0f,"
+                + " status writes in %d s after Ready: %.0f, GpuPassthroughNode writes: %.0f%n",
+            writes, changesAtReady, writes - changesAtReady, QUIET.toSeconds(),
+            afterQuiet.get(OperatorProcess.STATUS_WRITES) - writes, afterQuiet.get(OperatorProcess.NODE_STATE_WRITES));
+        System.out.printf("BENCH reconcile passes: %.0f, mean %.1f ms, max %.1f ms%n",
+            afterQuiet.get(OperatorProcess.PASSES),
+            1000 * afterQuiet.get(OperatorProcess.PASS_SECONDS_SUM) / afterQuiet.get(OperatorProcess.PASSES),
+            1000 * afterQuiet.get(OperatorProcess.PASS_SECONDS_MAX));
+        System.out.printf("BENCH operator RSS: %.1f MiB at Ready, %.1f MiB peak (VmHWM), %.1f MiB after %d s;"
+                + " Deployment memory limit %d MiB, request %d MiB (%s)%n",
+            rssAtReady / 1024.0, operator.peakRssKib() / 1024.0, operator.rssKib() / 1024.0, QUIET.toSeconds(),
+            OperatorProcess.limitMib(), OperatorProcess.requestMib(), String.join(" ", OperatorProcess.jvmFlags()));
+        assertThat(writes - changesAtReady).as("no-op status writes").isZero();
+        assertThat(afterQuiet.get(OperatorProcess.STATUS_WRITES)).as("status writes after settling").isEqualTo(writes);
+      }
+
+      // A restart at that scale: the new leader reads everything and must find nothing to write.
+      String rv = cluster.get("bench").getMetadata().getResourceVersion();
+      int eventsBefore = nodeStateEvents.get();
+      try (OperatorProcess restarted = OperatorProcess.start(cluster.api, "restarted")) {
+        restarted.awaitLeading();
+        await().atMost(Duration.ofMinutes(2)).until(() -> restarted.metrics().get(OperatorProcess.PASSES) >= 1);
+        await().pollDelay(QUIET).until(() -> true);
+        Map<String, Double> m = restarted.metrics();
+        System.out.printf("BENCH restart: %.0f passes, status writes %.0f, GpuPassthroughNode writes %.0f,"
+                + " KubeVirt writes %.0f, GpuPassthroughNode watch events %d, RSS %.1f MiB (peak %.1f MiB)%n",
+            m.get(OperatorProcess.PASSES), m.get(OperatorProcess.STATUS_WRITES), m.get(OperatorProcess.NODE_STATE_WRITES),
+            m.get(OperatorProcess.KUBEVIRT_WRITES), nodeStateEvents.get() - eventsBefore, restarted.rssKib() / 1024.0,
+            restarted.peakRssKib() / 1024.0);
+        assertThat(m.get(OperatorProcess.STATUS_WRITES) + m.get(OperatorProcess.NODE_STATE_WRITES))
+            .as("writes after a restart").isZero();
+        assertThat(cluster.get("bench").getMetadata().getResourceVersion()).isEqualTo(rv);
+      } finally {
+        agents.close();
+        watch.close();
+      }
+    }
+  }
+
+  /** 1,000 Nodes as the admin, 16 at a time (the set-up is not what is measured). */
+  static void createNodes(KubernetesClient admin) throws InterruptedException {
+    ExecutorService pool = Executors.newFixedThreadPool(16);
+    for (int i = 0; i < NODES; i++) {
+      String name = String.format("node-%04d", i);
+      pool.submit(() -> admin.nodes().resource(new NodeBuilder().withNewMetadata().withName(name)
+          .withLabels(Map.of("gpu", "true")).endMetadata().build()).create());
+    }
+    pool.shutdown();
+    assertThat(pool.awaitTermination(5, TimeUnit.MINUTES)).as("nodes created").isTrue();
+  }
+
+  /**
+   * The node agents, as the agent's ServiceAccount: on every spec generation they have not answered,
+   * one status PATCH with 8 advertised GPUs (what a real agent writes after a pass). One informer
+   * stands for the thousand per-node watches a cluster would have.
+   */
+  static final class Agents implements AutoCloseable {
+    final AtomicLong allSeen = new AtomicLong();
+    final AtomicLong allReported = new AtomicLong();
+    private final ExecutorService pool = Executors.newFixedThreadPool(8);
+    private final Map<String, Long> answered = new ConcurrentHashMap<>();
+    private final AtomicInteger reported = new AtomicInteger();
+    private final SharedIndexInformer<GpuPassthroughNode> informer;
+
+    Agents(KubernetesClient agent, AtomicInteger events) {
+      informer = agent.resources(GpuPassthroughNode.class).inform(new ResourceEventHandler<>() {
+        @Override
+        public void onAdd(GpuPassthroughNode n) {
+          events.incrementAndGet();
+          answer(agent, n);
+        }
+
+        @Override
+        public void onUpdate(GpuPassthroughNode o, GpuPassthroughNode n) {
+          events.incrementAndGet();
+          answer(agent, n);
+        }
+
+        @Override
+        public void onDelete(GpuPassthroughNode n, boolean unknown) {}
+      });
+    }
+
+    private void answer(KubernetesClient agent, GpuPassthroughNode n) {
+      long gen = n.getMetadata().getGeneration();
+      String name = n.getMetadata().getName();
+      if (answered.getOrDefault(name, 0L) >= gen) {
+        return;
+      }
+      answered.put(name, gen);
+      if (answered.size() == NODES && allSeen.get() == 0) {
+        allSeen.set(System.nanoTime());
+      }
+      pool.submit(() -> {
+        List<DeviceStatus> devices = new ArrayList<>();
+        for (int g = 0; g < GPUS; g++) {
+          devices.add(ApiCluster.device("bench", String.format("0000:%02x:00.0", g + 1),
+              "nvidia.com/GA102GL_A10", true, null));
+        }
+        ApiCluster.report(agent, name, gen, devices, List.of());
+        if (reported.incrementAndGet() == NODES) {
+          allReported.set(System.nanoTime());
+        }
+      });
+    }
+
+    @Override
+    public void close() {
+      informer.close();
+      pool.shutdownNow();
+    }
+  }
+}

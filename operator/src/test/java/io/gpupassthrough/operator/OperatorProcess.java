@@ -63,6 +63,12 @@ final class OperatorProcess implements AutoCloseable {
     List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
     command.addAll(jvmFlags());
     command.add("-XX:MaxRAM=" + limitMib() + "m");
+    // Extra flags for looking inside a run ({name} becomes "first" or "restarted"), e.g.
+    // -Dbench.operator.jvmArgs=-XX:StartFlightRecording=filename=/tmp/op-{name}.jfr,settings=profile
+    String extra = System.getProperty("bench.operator.jvmArgs", "").replace("{name}", name);
+    if (!extra.isBlank()) {
+      command.addAll(List.of(extra.strip().split("\\s+")));
+    }
     command.addAll(List.of("-jar", jar.toString()));
     Path log = Files.createTempFile("gpupt-operator-" + name + "-", ".log");
     Path kubeconfig = Files.createTempFile("gpupt-operator-" + name + "-", ".kubeconfig");
@@ -140,6 +146,10 @@ final class OperatorProcess implements AutoCloseable {
     }
   }
 
+  long pid() {
+    return process.pid();
+  }
+
   long rssKib() {
     return procStatus("VmRSS:");
   }
@@ -156,6 +166,11 @@ final class OperatorProcess implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
+  }
+
+  /** The operator's log lines containing {@code text}. */
+  List<String> logLines(String text) {
+    return readLog().lines().filter(l -> l.contains(text)).toList();
   }
 
   private String readLog() {

@@ -71,6 +71,7 @@ class OperatorScaleBenchmark {
 
       try (OperatorProcess operator = OperatorProcess.start(cluster.api, "first")) {
         operator.awaitLeading();
+        CpuTimes cpu = new CpuTimes(operator.pid());
         long t0 = System.nanoTime();
         cluster.create(ApiCluster.gpt("bench", Map.of("gpu", "true"), ApiCluster.vendors("10de")));
         await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(20)).until(() -> {
@@ -79,6 +80,7 @@ class OperatorScaleBenchmark {
               .anyMatch(c -> c.getType().equals("Ready") && c.getStatus().equals("True"));
         });
         double toReady = (System.nanoTime() - t0) / 1e9;
+        String cpuToReady = cpu.since();
         long rssAtReady = operator.rssKib();
         Map<String, Double> atReady = operator.metrics();
         int changesAtReady = statusChanges.get();
@@ -94,6 +96,8 @@ class OperatorScaleBenchmark {
                 + " status writes in %d s after Ready: %.0f, GpuPassthroughNode writes: %.0f%n",
             writes, changesAtReady, writes - changesAtReady, QUIET.toSeconds(),
             afterQuiet.get(OperatorProcess.STATUS_WRITES) - writes, afterQuiet.get(OperatorProcess.NODE_STATE_WRITES));
+        System.out.println("BENCH CPU seconds from create to Ready (2 cores shared with whatever else runs): " + cpuToReady);
+        operator.logLines("GpuPassthroughNode writes in").forEach(l -> System.out.println("BENCH operator log: " + l));
         System.out.printf("BENCH reconcile passes: %.0f, mean %.1f ms, max %.1f ms%n",
             afterQuiet.get(OperatorProcess.PASSES),
             1000 * afterQuiet.get(OperatorProcess.PASS_SECONDS_SUM) / afterQuiet.get(OperatorProcess.PASSES),
@@ -125,6 +129,45 @@ class OperatorScaleBenchmark {
       } finally {
         agents.close();
         watch.close();
+      }
+    }
+  }
+
+  /**
+   * CPU time (user + system, from /proc) of the API server, etcd, the operator process and this
+   * JVM (agents, watches): where a run's time goes on a machine where they all share two cores.
+   */
+  static final class CpuTimes {
+    private final Map<String, Long> pids = new java.util.LinkedHashMap<>();
+    private final Map<String, Long> start = new java.util.HashMap<>();
+
+    CpuTimes(long operatorPid) {
+      ProcessHandle.current().descendants().forEach(p -> p.info().command().ifPresent(c -> {
+        if (c.endsWith("/kube-apiserver")) {
+          pids.put("kube-apiserver", p.pid());
+        } else if (c.endsWith("/etcd")) {
+          pids.put("etcd", p.pid());
+        }
+      }));
+      pids.put("operator", operatorPid);
+      pids.put("benchmark JVM (agents, watches)", ProcessHandle.current().pid());
+      pids.forEach((name, pid) -> start.put(name, ticks(pid)));
+    }
+
+    String since() {
+      List<String> parts = new ArrayList<>();
+      pids.forEach((name, pid) -> parts.add(String.format("%s %.1f", name, (ticks(pid) - start.get(name)) / 100.0)));
+      return String.join(", ", parts);
+    }
+
+    /** utime + stime in clock ticks (USER_HZ, 100 on Linux). */
+    private static long ticks(long pid) {
+      try {
+        String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc", Long.toString(pid), "stat"));
+        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        return Long.parseLong(f[11]) + Long.parseLong(f[12]);
+      } catch (java.io.IOException e) {
+        return 0;
       }
     }
   }

@@ -95,11 +95,19 @@ public final class RealApiServer implements AutoCloseable {
         .tokenRequest(new TokenRequestBuilder().withNewSpec().withExpirationSeconds(3600L).endSpec().build())
         .getStatus().getToken();
     Config cluster = Config.fromKubeconfig(kubeconfig);
+    String ca = cluster.getCaCertData();
+    if (ca == null) {
+      try {
+        ca = java.util.Base64.getEncoder().encodeToString(Files.readAllBytes(Path.of(cluster.getCaCertFile())));
+      } catch (IOException e) {
+        throw new IllegalStateException("cannot read the API server's CA " + cluster.getCaCertFile(), e);
+      }
+    }
     return String.join("\n",
         "apiVersion: v1",
         "kind: Config",
         "clusters: [{name: test, cluster: {server: \"" + cluster.getMasterUrl() + "\", certificate-authority-data: "
-            + cluster.getCaCertData() + "}}]",
+            + ca + "}}]",
         "users: [{name: " + serviceAccount + ", user: {token: " + token + "}}]",
         "contexts: [{name: test, context: {cluster: test, user: " + serviceAccount + "}}]",
         "current-context: test",

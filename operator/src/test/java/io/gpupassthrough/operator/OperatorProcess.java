@@ -24,7 +24,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The operator as the image runs it, for benchmarks: {@code operator/target/gpupt-operator.jar}
- * with the JVM flags of deploy/images/operator/Dockerfile's ENTRYPOINT, {@code -XX:MaxRAM} set to
+ * with the image's JVM flags ({@link #jvmFlags()}), {@code -XX:MaxRAM} set to
  * the memory limit of deploy/base/operator/deployment.yaml (what the JVM sees in that container),
  * the Deployment's environment, and a kubeconfig with a bound token of the operator's ServiceAccount
  * (as its pod has; the RBAC of deploy/base applies, with no impersonation checks on top). Both files
@@ -81,12 +81,29 @@ final class OperatorProcess implements AutoCloseable {
     return new OperatorProcess(pb.start(), port, log, kubeconfig);
   }
 
-  /** The flags between {@code java} and {@code -jar} in the Dockerfile's ENTRYPOINT. */
+  /**
+   * The image's JVM flags: those between {@code java} and {@code -jar} in the ENTRYPOINT of
+   * deploy/images/operator/Dockerfile, or, where the image is built by Jib instead, in the
+   * {@code <entrypoint>} of operator/pom.xml.
+   */
   static List<String> jvmFlags() {
     try {
-      String dockerfile = Files.readString(RealApiServer.repoRoot().resolve("deploy/images/operator/Dockerfile"));
-      String line = dockerfile.lines().filter(l -> l.startsWith("ENTRYPOINT")).findFirst().orElseThrow();
-      List<String> argv = Serialization.unmarshal(line.substring("ENTRYPOINT".length()).strip(), List.class);
+      Path dockerfile = RealApiServer.repoRoot().resolve("deploy/images/operator/Dockerfile");
+      List<String> argv;
+      if (Files.isRegularFile(dockerfile)) {
+        String line = Files.readString(dockerfile).lines().filter(l -> l.startsWith("ENTRYPOINT")).findFirst()
+            .orElseThrow(() -> new IllegalStateException(dockerfile + " has no ENTRYPOINT"));
+        argv = Serialization.unmarshal(line.substring("ENTRYPOINT".length()).strip(), List.class);
+      } else {
+        String pom = Files.readString(RealApiServer.repoRoot().resolve("operator/pom.xml"));
+        int from = pom.indexOf("<entrypoint>");
+        if (from < 0) {
+          throw new IllegalStateException("neither " + dockerfile + " nor an <entrypoint> in operator/pom.xml");
+        }
+        String entrypoint = pom.substring(from, pom.indexOf("</entrypoint>", from));
+        argv = java.util.regex.Pattern.compile("<arg>([^<]*)</arg>").matcher(entrypoint).results()
+            .map(m -> m.group(1).strip()).toList();
+      }
       return List.copyOf(argv.subList(1, argv.indexOf("-jar")));
     } catch (IOException e) {
       throw new UncheckedIOException(e);

@@ -14,6 +14,7 @@ import io.gpupassthrough.api.v1alpha1.DeviceStatus;
 import io.gpupassthrough.api.v1alpha1.GpuPassthrough;
 import io.gpupassthrough.api.v1alpha1.GpuPassthroughNode;
 import io.gpupassthrough.api.v1alpha1.GpuPassthroughStatus;
+import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -72,6 +73,7 @@ class OperatorScaleBenchmark {
       try (OperatorProcess operator = OperatorProcess.start(cluster.api, "first")) {
         operator.awaitLeading();
         CpuTimes cpu = new CpuTimes(operator.pid());
+        EtcdDisk disk = new EtcdDisk();
         long t0 = System.nanoTime();
         cluster.create(ApiCluster.gpt("bench", Map.of("gpu", "true"), ApiCluster.vendors("10de")));
         await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(20)).until(() -> {
@@ -81,6 +83,7 @@ class OperatorScaleBenchmark {
         });
         double toReady = (System.nanoTime() - t0) / 1e9;
         String cpuToReady = cpu.since();
+        String diskToReady = disk.since();
         long rssAtReady = operator.rssKib();
         Map<String, Double> atReady = operator.metrics();
         int changesAtReady = statusChanges.get();
@@ -97,6 +100,8 @@ class OperatorScaleBenchmark {
             writes, changesAtReady, writes - changesAtReady, QUIET.toSeconds(),
             afterQuiet.get(OperatorProcess.STATUS_WRITES) - writes, afterQuiet.get(OperatorProcess.NODE_STATE_WRITES));
         System.out.println("BENCH CPU seconds from create to Ready (2 cores shared with whatever else runs): " + cpuToReady);
+        System.out.println("BENCH etcd from create to Ready (data in " + System.getProperty("java.io.tmpdir") + "): "
+            + diskToReady);
         operator.logLines("GpuPassthroughNode writes in").forEach(l -> System.out.println("BENCH operator log: " + l));
         System.out.printf("BENCH reconcile passes: %.0f, mean %.1f ms, max %.1f ms%n",
             afterQuiet.get(OperatorProcess.PASSES),
@@ -168,6 +173,67 @@ class OperatorScaleBenchmark {
         return Long.parseLong(f[11]) + Long.parseLong(f[12]);
       } catch (java.io.IOException e) {
         return 0;
+      }
+    }
+  }
+
+  /**
+   * etcd's own WAL fsync and backend commit counters (its /metrics, on the client URL kube-api-test
+   * gives it): a write is acknowledged only after its fsync, so on a slow or busy disk this, not CPU,
+   * bounds the writes per second.
+   */
+  static final class EtcdDisk {
+    private static final String FSYNC = "etcd_disk_wal_fsync_duration_seconds";
+    private static final String COMMIT = "etcd_disk_backend_commit_duration_seconds";
+    private final URI metrics;
+    private final Map<String, Double> start;
+
+    EtcdDisk() {
+      String url = ProcessHandle.current().descendants()
+          .filter(p -> p.info().command().map(c -> c.endsWith("/etcd")).orElse(false))
+          .map(p -> clientUrl(p.info().arguments().orElse(new String[0])))
+          .flatMap(java.util.Optional::stream)
+          .findFirst().orElseThrow(() -> new IllegalStateException("no etcd child process with --listen-client-urls"));
+      metrics = URI.create(url + "/metrics");
+      start = read();
+    }
+
+    /** {@code --listen-client-urls URL} or {@code --listen-client-urls=URL}, first URL. */
+    static java.util.Optional<String> clientUrl(String[] args) {
+      for (int i = 0; i < args.length; i++) {
+        String value = args[i].equals("--listen-client-urls") && i + 1 < args.length ? args[i + 1]
+            : args[i].startsWith("--listen-client-urls=") ? args[i].substring(args[i].indexOf('=') + 1) : null;
+        if (value != null) {
+          return java.util.Optional.of(value.split(",")[0]);
+        }
+      }
+      return java.util.Optional.empty();
+    }
+
+    String since() {
+      Map<String, Double> now = read();
+      double fsyncs = now.get(FSYNC + "_count") - start.get(FSYNC + "_count");
+      double fsyncSeconds = now.get(FSYNC + "_sum") - start.get(FSYNC + "_sum");
+      double commits = now.get(COMMIT + "_count") - start.get(COMMIT + "_count");
+      double commitSeconds = now.get(COMMIT + "_sum") - start.get(COMMIT + "_sum");
+      return String.format("%.0f WAL fsyncs, mean %.1f ms; %.0f backend commits, mean %.1f ms", fsyncs,
+          1000 * fsyncSeconds / Math.max(1, fsyncs), commits, 1000 * commitSeconds / Math.max(1, commits));
+    }
+
+    private Map<String, Double> read() {
+      try {
+        String body = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(metrics).build(),
+            java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+        Map<String, Double> out = new java.util.HashMap<>();
+        body.lines().filter(l -> l.startsWith(FSYNC + "_") || l.startsWith(COMMIT + "_"))
+            .filter(l -> l.contains("_sum ") || l.contains("_count "))
+            .forEach(l -> out.put(l.substring(0, l.indexOf(' ')), Double.parseDouble(l.substring(l.indexOf(' ') + 1))));
+        return out;
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException(e);
       }
     }
   }

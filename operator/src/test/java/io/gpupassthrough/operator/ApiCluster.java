@@ -231,7 +231,7 @@ final class ApiCluster implements AutoCloseable {
     s.setRestores(new ArrayList<>(restores));
     s.setDevicesTotal(devices.size());
     s.setDevicesReady((int) devices.stream().filter(DeviceStatus::getAdvertised).count());
-    s.setLastSync("2026-01-01T00:00:00Z");
+    s.setLastSync(java.time.Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString());
     as.resources(GpuPassthroughNode.class).withName(node).subresource("status")
         .patch(PatchContext.of(PatchType.JSON), FieldReplacement.of("status", s));
   }

@@ -196,7 +196,9 @@ public final class RealApiServer implements AutoCloseable {
     for (HasMetadata o : applied) {
       if (o.getKind().equals("CustomResourceDefinition")) {
         admin.apiextensions().v1().customResourceDefinitions().withName(o.getMetadata().getName())
-            .waitUntilCondition(c -> c.getStatus() != null && c.getStatus().getConditions().stream()
+            // A CRD just created may have a status without conditions yet.
+            .waitUntilCondition(c -> c != null && c.getStatus() != null && c.getStatus().getConditions() != null
+                && c.getStatus().getConditions().stream()
                 .anyMatch(k -> k.getType().equals("Established") && k.getStatus().equals("True")), 30, TimeUnit.SECONDS);
       }
     }

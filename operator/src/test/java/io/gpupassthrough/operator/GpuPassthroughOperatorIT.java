@@ -274,6 +274,10 @@ class GpuPassthroughOperatorIT {
       cluster.reset();
       cluster.api.applyDeployBase();
     }
+    assertThat(cluster.admin.apiextensions().v1().customResourceDefinitions().withName(generated.getMetadata().getName())
+        .get().getSpec().getVersions().get(0).getSchema().getOpenAPIV3Schema().getProperties().get("spec")
+        .getProperties().get("resourceName").getXKubernetesValidations())
+        .as("the generated CRD is back for the other tests").isNotEmpty();
   }
 
   @Test

@@ -8,7 +8,8 @@ import java.util.Map;
  * Every knob of the operator, with its environment variable and default, in one place. The
  * Deployment in {@code deploy/base} sets these; anything unset takes the default below.
  *
- * @param namespace where the agent DaemonSet, its ServiceAccount, Events and the leader lease live
+ * @param namespace where the agent DaemonSet, its ServiceAccount and the leader lease live (Events
+ *     about GpuPassthrough, a cluster-scoped kind, live in {@code default})
  * @param agentImage node-agent image the DaemonSet runs
  * @param kubevirtNamespace where the KubeVirt CR lives (KubeVirt installs one, usually
  *     {@code kubevirt/kubevirt})

@@ -18,6 +18,7 @@ import io.gpupassthrough.node.fixtures.FixtureHosts;
 import io.gpupassthrough.node.host.FileSystemHostRoot;
 import io.gpupassthrough.node.host.HostRoot;
 import io.gpupassthrough.node.host.PciAddress;
+import io.gpupassthrough.node.plugin.FakeKubelet;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -35,7 +36,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * {@code serve --simulated-kernel} in a cluster, as the cluster e2e runs it: the in-cluster agent as
  * its own process, as ServiceAccount gpu-passthrough/gpupt-node-agent under the RBAC deploy/ ships,
- * against a real API server, on a copy of the {@code dual-gpu-one-on-vfio} fixture. The simulated
+ * against a real API server and the kubelet stand-in (a device counts as advertised once the kubelet
+ * registered its plugin), on a copy of the {@code dual-gpu-one-on-vfio} fixture. The simulated
  * kernel is what turns the agent's sysfs writes into binds; without it a directory host root only
  * gets plain file writes, nothing binds, and the pass rolls back.
  */
@@ -53,6 +55,7 @@ class ServeSimulatedKernelIT {
   private static KubernetesClient admin;
 
   @TempDir Path work;
+  private FakeKubelet kubelet;
   private Process serve;
   private Path log;
 
@@ -74,6 +77,9 @@ class ServeSimulatedKernelIT {
   void stopServe() {
     if (serve != null && serve.isAlive()) {
       serve.destroyForcibly();
+    }
+    if (kubelet != null) {
+      kubelet.close();
     }
   }
 
@@ -165,6 +171,7 @@ class ServeSimulatedKernelIT {
 
   private Process startServe(Path root, String node, String... more) throws Exception {
     Path pluginDir = Files.createDirectories(work.resolve("device-plugins"));
+    kubelet = new FakeKubelet(pluginDir).start();
     log = work.resolve("serve.log");
     String java = ProcessHandle.current().info().command().orElse("java");
     List<String> cmd = new ArrayList<>(List.of(java, "-cp", System.getProperty("java.class.path"),

@@ -26,7 +26,8 @@ public record OperatorConfig(
     boolean leaderElection) {
 
   public static final String LEASE_NAME = "gpupt-operator";
-  public static final String DEFAULT_AGENT_IMAGE = "ghcr.io/gpu-passthrough/gpupt-node:0.1.0";
+  /** The agent image of this build (the project version); the Deployment in deploy/base sets the same one. */
+  public static final String DEFAULT_AGENT_IMAGE = ImageNames.AGENT;
 
   public static OperatorConfig defaults() {
     return fromEnv(Map.of());

@@ -34,13 +34,18 @@ public final class AgentRollout {
   private final String namespace;
   private final String image;
   private final InformerEventSource<DaemonSet, GpuPassthrough> daemonSets;
+  private final Optional<String> simulatedHost;
 
-  public AgentRollout(
-      KubernetesClient client, String namespace, String image, InformerEventSource<DaemonSet, GpuPassthrough> daemonSets) {
+  /** @param simulatedHost OperatorConfig.agentSimulatedHost: test mode, see {@link SimulatedHostAgent} */
+  public AgentRollout(KubernetesClient client, String namespace, String image,
+      InformerEventSource<DaemonSet, GpuPassthrough> daemonSets, Optional<String> simulatedHost) {
     this.client = client;
     this.namespace = namespace;
     this.image = image;
     this.daemonSets = daemonSets;
+    this.simulatedHost = simulatedHost;
+    simulatedHost.ifPresent(dir -> LOG.warn("test mode: agent pods use the simulated host root {} on each node "
+        + "(GPUPT_AGENT_SIMULATED_HOST) with {}, not the node's /sys, /dev and /proc", dir, SimulatedHostAgent.FLAG));
   }
 
   /** Not thread-safe: called under the cluster sync lock. */
@@ -55,6 +60,7 @@ public final class AgentRollout {
       return;
     }
     DaemonSet desired = AgentManifests.daemonSet(namespace, image, placement.get());
+    simulatedHost.ifPresent(dir -> SimulatedHostAgent.onSimulatedHost(desired, dir));
     String hash = stamp(desired);
     String liveHash = live.map(d -> d.getMetadata().getAnnotations())
         .map(a -> a.get(HASH_ANNOTATION)).orElse(null);

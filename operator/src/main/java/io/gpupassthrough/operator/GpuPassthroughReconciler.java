@@ -111,7 +111,7 @@ public class GpuPassthroughReconciler implements Reconciler<GpuPassthrough>, Cle
             .build(),
         context);
     cluster = new ClusterSync(
-        new AgentRollout(client, config.namespace(), config.agentImage(), daemonSets, config.agentSimulatedHost()),
+        new AgentRollout(client, config.namespace(), config.agentImage(), daemonSets, config.agentPodOptions()),
         new NodeStateWriter(client, nodeStates, metrics),
         new KubeVirtPermissions(client, config.kubevirtNamespace(), clock, metrics));
     return List.of(nodeStates, nodes, daemonSets);

@@ -1,5 +1,6 @@
 package io.gpupassthrough.operator;
 
+import io.gpupassthrough.operator.agent.AgentPodOptions;
 import java.time.Duration;
 import java.time.format.DateTimeParseException;
 import java.util.Map;
@@ -20,6 +21,9 @@ import java.util.Optional;
  * @param agentSimulatedHost test mode only ({@code GPUPT_AGENT_SIMULATED_HOST}, deploy/overlays/simulated-host):
  *     an absolute directory on the nodes holding a simulated host root, which the agent pods use instead of the
  *     node's /sys, /dev and /proc, with {@code serve --simulated-kernel} (agent.SimulatedHostAgent)
+ * @param agentEnvFrom {@code GPUPT_AGENT_ENV_FROM}: a ConfigMap in {@code namespace} whose keys become environment
+ *     variables of the agent container, for API client settings a cluster does not give pods by itself (the test
+ *     control plane's CA in deploy/overlays/simulated-host)
  */
 public record OperatorConfig(
     String namespace,
@@ -28,7 +32,8 @@ public record OperatorConfig(
     Duration restoreTimeout,
     int probePort,
     boolean leaderElection,
-    Optional<String> agentSimulatedHost) {
+    Optional<String> agentSimulatedHost,
+    Optional<String> agentEnvFrom) {
 
   public static final String LEASE_NAME = "gpupt-operator";
   /** The agent image of this build (the project version); the Deployment in deploy/base sets the same one. */
@@ -37,7 +42,8 @@ public record OperatorConfig(
   /** A production configuration: the agent on the nodes' own host. */
   public OperatorConfig(String namespace, String agentImage, String kubevirtNamespace, Duration restoreTimeout,
       int probePort, boolean leaderElection) {
-    this(namespace, agentImage, kubevirtNamespace, restoreTimeout, probePort, leaderElection, Optional.empty());
+    this(namespace, agentImage, kubevirtNamespace, restoreTimeout, probePort, leaderElection, Optional.empty(),
+        Optional.empty());
   }
 
   public static OperatorConfig defaults() {
@@ -53,12 +59,17 @@ public record OperatorConfig(
         duration(env, "GPUPT_RESTORE_TIMEOUT", "PT5M"),
         port(env, "GPUPT_PROBE_PORT", "8081"),
         bool(env, "GPUPT_LEADER_ELECTION", "true"),
-        absolutePath(env, "GPUPT_AGENT_SIMULATED_HOST"));
+        absolutePath(env, "GPUPT_AGENT_SIMULATED_HOST"),
+        Optional.ofNullable(env.get("GPUPT_AGENT_ENV_FROM")).filter(v -> !v.isEmpty()));
+  }
+
+  public AgentPodOptions agentPodOptions() {
+    return new AgentPodOptions(agentSimulatedHost, agentEnvFrom);
   }
 
   public OperatorConfig withRestoreTimeout(Duration timeout) {
     return new OperatorConfig(namespace, agentImage, kubevirtNamespace, timeout, probePort, leaderElection,
-        agentSimulatedHost);
+        agentSimulatedHost, agentEnvFrom);
   }
 
   private static Optional<String> absolutePath(Map<String, String> env, String key) {

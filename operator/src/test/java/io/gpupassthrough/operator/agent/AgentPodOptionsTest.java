@@ -13,7 +13,7 @@ import java.util.Optional;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
-class SimulatedHostAgentTest {
+class AgentPodOptionsTest {
   private static final String SIM = "/var/lib/gpupt-e2e/host";
 
   @Test
@@ -36,8 +36,21 @@ class SimulatedHostAgentTest {
   }
 
   @Test
+  void envFromAddsTheConfigMapToTheAgentContainerOnly() {
+    var options = new AgentPodOptions(Optional.empty(), Optional.of("gpupt-e2e-env"));
+    Container c = options.applyTo(AgentManifests.daemonSet("ns", "img", List.of()))
+        .getSpec().getTemplate().getSpec().getContainers().get(0);
+    assertThat(c.getEnvFrom()).singleElement().satisfies(e -> {
+      assertThat(e.getConfigMapRef().getName()).isEqualTo("gpupt-e2e-env");
+      assertThat(e.getConfigMapRef().getOptional()).as("a missing ConfigMap keeps the pod from starting").isFalse();
+    });
+    assertThat(AgentPodOptions.NONE.applyTo(AgentManifests.daemonSet("ns", "img", List.of())))
+        .as("deploy/base sets neither option").isEqualTo(AgentManifests.daemonSet("ns", "img", List.of()));
+  }
+
+  @Test
   void productionConfigurationHasNoSimulatedHost() {
-    assertThat(OperatorConfig.defaults().agentSimulatedHost()).isEmpty();
+    assertThat(OperatorConfig.defaults().agentPodOptions()).isEqualTo(AgentPodOptions.NONE);
     assertThat(OperatorConfig.fromEnv(Map.of("GPUPT_AGENT_SIMULATED_HOST", SIM)).agentSimulatedHost())
         .isEqualTo(Optional.of(SIM));
     assertThatThrownBy(() -> OperatorConfig.fromEnv(Map.of("GPUPT_AGENT_SIMULATED_HOST", "host")))

@@ -130,6 +130,7 @@ class InCluster:
         self.images = {name: json.loads((d / "jib-image.json").read_text()) for name, d in IMAGES.items()}
         self.t0 = time.monotonic()
         self.vfio_standins: list[Path] = []
+        self.prepared = False
 
     def section(self, title: str) -> None:
         self.r.section(f"[{time.monotonic() - self.t0:5.0f} s] {title}")
@@ -206,7 +207,7 @@ class InCluster:
         root_ca = (self.k.get("configmap", "kube-root-ca.crt", "-n", "default") or {}).get("data", {}).get("ca.crt")
         self.r.note(f"kube-root-ca.crt holds ca.crt={root_ca!r} (up.sh's controller-manager has no --root-ca-file): "
                     f"ConfigMap {ENV_CONFIGMAP} gives both pods KUBERNETES_CERTS_CA_DATA instead")
-        self.k.run("create", "namespace", NAMESPACE, check=True)
+        self.k.run("apply", "-f", "deploy/base/namespace.yaml", check=True)
         self.k.run("create", "configmap", ENV_CONFIGMAP, "-n", NAMESPACE,
                    f"--from-literal=KUBERNETES_CERTS_CA_DATA={base64.b64encode(ca.encode()).decode()}", check=True)
         p = self.k.run("apply", "-k", OVERLAY, timeout=120)
@@ -243,7 +244,6 @@ class InCluster:
 
     def sample(self) -> None:
         self.section(f"kubectl apply -f {SAMPLE}: the operator creates the agent DaemonSet")
-        self.cleanup.callback(lambda: self.k.run("delete", "gpt", "--all", "--timeout=60s", timeout=90))
         p = self.k.run("apply", "-f", SAMPLE)
         self.r.check(p.returncode == 0, f"kubectl apply -f {SAMPLE} exits 0", (p.stdout + p.stderr).strip())
         ok, ds = wait_for(lambda: self.k.get("ds", AGENT, "-n", NAMESPACE), lambda d: d is not None, 60)
@@ -261,10 +261,17 @@ class InCluster:
 
     def node_ready_story(self) -> None:
         self.section("the node reports: GpuPassthroughNode, the simulated host, the kubelet")
-        ok, node = wait_for(lambda: (self.k.get("gptnode", NODE) or {}).get("status") or {},
-                            lambda s: s.get("devicesReady") == len(GPUS) and s.get("devicesTotal") == len(GPUS), 120, 2)
-        self.r.check(ok, f"gptnode {NODE}: {len(GPUS)} of {len(GPUS)} devices ready",
-                     {k: node.get(k) for k in ("devicesReady", "devicesTotal", "message")})
+        # Until the agent reports both devices, or its container restarts (then nothing after this can hold).
+        ok, (node, restarts) = wait_for(lambda: ((self.k.get("gptnode", NODE) or {}).get("status") or {},
+                                                 restarts_of(self.pod_of(AGENT))),
+                                        lambda v: v[1] > 0 or (v[0].get("devicesReady") == len(GPUS)
+                                                               and v[0].get("devicesTotal") == len(GPUS)), 120, 2)
+        self.r.check(ok and restarts == 0, f"gptnode {NODE}: {len(GPUS)} of {len(GPUS)} devices ready",
+                     {**{k: node.get(k) for k in ("devicesReady", "devicesTotal", "message")},
+                      "agent restarts": restarts})
+        if restarts:
+            raise Abort(f"the agent container restarted ({restarts}); its log:\n"
+                        + self.container_log(self.agent_pod, "agent")[-1500:])
         if not ok:
             self.r.note("agent log: " + self.container_log(self.agent_pod, "agent")[-1500:])
         peers = self.net.forwarded_peers()
@@ -272,7 +279,8 @@ class InCluster:
                      "the forwarder on the kubernetes endpoint carried the connections of both pods (and only pods)",
                      f"peers {peers}; operator {pod_ip(self.operator_pod)}, agent {pod_ip(self.agent_pod)}")
         drivers = {a: sysfs_driver(a) for a in GPUS}
-        self.r.check(set(drivers.values()) == {"vfio-pci"}, "simulated host: both GPUs bound to vfio-pci", drivers)
+        self.prepared = set(drivers.values()) == {"vfio-pci"}
+        self.r.check(self.prepared, "simulated host: both GPUs bound to vfio-pci", drivers)
         ok, alloc = wait_for(self.allocatable, lambda a: a == str(len(GPUS)), 60, 2)
         self.r.check(ok, f"node {NODE}: allocatable {RESOURCE} = {len(GPUS)}", alloc)
         ok, row = wait_for(lambda: (self.k.get("gpt", GPT) or {}).get("status") or {},
@@ -325,13 +333,15 @@ class InCluster:
         self.r.check(p.returncode == 0, f"kubectl delete gpt {GPT} completes (finalizer released after restore)",
                      f"{(p.stdout + p.stderr).strip()} after {time.monotonic() - t:.0f} s")
         drivers = {a: sysfs_driver(a) for a in GPUS}
-        self.r.check(set(drivers.values()) == {"nouveau"}, "simulated host: both GPUs back on nouveau", drivers)
+        self.r.check(self.prepared and set(drivers.values()) == {"nouveau"},
+                     "simulated host: both GPUs back on nouveau (after they were on vfio-pci)", drivers)
         ok, _ = wait_for(lambda: self.k.get("ds", AGENT, "-n", NAMESPACE), lambda d: d is None, 60)
         self.r.check(ok, f"DaemonSet {NAMESPACE}/{AGENT} is gone")
         ok, alloc = wait_for(self.allocatable, lambda a: a in (None, "0"), 60, 2)
-        self.r.check(ok, f"node {NODE}: allocatable {RESOURCE} back to 0", alloc)
+        self.r.check(self.prepared and ok, f"node {NODE}: allocatable {RESOURCE} back to 0 (after it was "
+                     f"{len(GPUS)})", alloc)
         op = self.pod_of(OPERATOR)
-        restarts = sum(c.get("restartCount", 0) for c in (op or {}).get("status", {}).get("containerStatuses", []))
+        restarts = restarts_of(op)
         self.r.check(pod_ready(op) and restarts == 0, "the operator pod is still Ready, 0 restarts in the whole run",
                      f"{pod_state(op)}, {restarts} restarts")
 
@@ -430,11 +440,14 @@ class InCluster:
             subprocess.run(["ctr", "-n", "k8s.io", "images", "rm", meta["image"]], capture_output=True)
 
     def stop_cluster(self) -> None:
-        """Pods first (the kubelet tears down their sandboxes, CNI DEL included), then containerd leftovers,
-        down.sh, then the pod network (podnet.stop puts iptables back once the kubelet no longer rewrites it)."""
+        """Pods first, through the kubelet, so it stops their sandboxes (CNI DEL: veth, IP): the operator's
+        Deployment before the DaemonSet it would re-create, then what is left. Then containerd leftovers, down.sh,
+        and the pod network (podnet.stop puts iptables back once no kubelet rewrites it)."""
+        for kind in ("deployment", "daemonset"):
+            self.k.run("delete", kind, "--all", "-n", NAMESPACE, "--cascade=foreground", "--wait", "--timeout=60s",
+                       timeout=90)
         for ns in ("default", NAMESPACE):
             self.k.run("delete", "pods", "--all", "-n", ns, "--wait", "--timeout=60s", timeout=90)
-        self.k.run("delete", "ds,deploy", "--all", "-n", NAMESPACE, "--timeout=30s", timeout=60)
         ids = subprocess.run(["ctr", "-n", "k8s.io", "containers", "ls", "-q"], capture_output=True,
                              text=True).stdout.split()
         for cid in ids:
@@ -487,6 +500,10 @@ def pod_state(pod: dict | None) -> str:
     waiting = [f"{s['name']}: {next(iter(s.get('state', {}).values()), {}).get('reason')} "
                f"(restarts {s.get('restartCount')})" for s in st.get("containerStatuses", [])]
     return f"{name_of(pod)} {st.get('phase')} {waiting} on {pod['spec'].get('nodeName')} ip {st.get('podIP')}"
+
+
+def restarts_of(pod: dict | None) -> int:
+    return sum(c.get("restartCount", 0) for c in (pod or {}).get("status", {}).get("containerStatuses", []))
 
 
 def mib(quantity: str | None) -> float | None:

@@ -64,6 +64,7 @@ class PodNetwork:
         self.saved_rules: dict[str, str] = {}
         self.saved_sysctls: dict[str, str] = {}
         self.endpoint: tuple[str, int] | None = None
+        self.saved_netns: set[str] = set()
 
     # ---- before node.sh: containerd reads the CNI config when it starts ----
 
@@ -73,6 +74,7 @@ class PodNetwork:
                 self.saved_rules[tool] = subprocess.run([tool], capture_output=True, text=True, check=True).stdout
         for s in SYSCTLS:
             self.saved_sysctls[s] = Path("/proc/sys", s).read_text().strip()
+        self.saved_netns = set(netns())
         if not CNI_BIN.exists():
             if not CNI_BIN.parent.exists():
                 CNI_BIN.parent.mkdir(parents=True)
@@ -144,6 +146,11 @@ class PodNetwork:
                     os.killpg(p.pid, signal.SIGKILL)
                     p.wait()
         self.procs.clear()
+        # A sandbox the kubelet did not stop (a pod re-created while the run ended) keeps its network namespace
+        # and veth; those are containerd's "cni-<uuid>" namespaces that appeared during the run.
+        for ns in set(netns()) - self.saved_netns:
+            if ns.startswith("cni-"):
+                subprocess.run(["ip", "netns", "del", ns], capture_output=True)
         subprocess.run(["ip", "link", "del", BRIDGE], capture_output=True)
         shutil.rmtree(IPAM_DIR.parent, ignore_errors=True)
         for path in reversed(self.created):
@@ -170,6 +177,11 @@ def restore_rules(save_tool: str, saved: str) -> None:
     for t in sorted(new_tables):
         subprocess.run([tool, "-t", t, "-F"], check=True)
         subprocess.run([tool, "-t", t, "-X"], check=True)
+
+
+def netns() -> list[str]:
+    out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    return [line.split()[0] for line in out.splitlines() if line.strip()]
 
 
 def tables(rules: str) -> list[str]:

@@ -94,7 +94,7 @@ def _scan_device(c: Capture, address: str) -> dict | None:
 
 
 def scan_device(c: Capture, r: Report, address: str, pci_class: str, boot_vga: bool,
-                iommu: bool, companions: list[str] = ()) -> None:
+                iommu: bool, companions: list[str] = (), not_companions: list[str] = ()) -> None:
     d = _scan_device(c, address)
     if not r.check(d is not None, f"scan lists {address}"):
         return
@@ -110,6 +110,11 @@ def scan_device(c: Capture, r: Report, address: str, pci_class: str, boot_vga: b
     for companion in companions:
         r.check(companion in (d.get("companions") or []),
                 f"scan: {companion} is a companion of {address}", d.get("companions"))
+    # Companions are what goes to vfio-pci with the GPU (DESIGN §7): a bridge in the group is not.
+    for other in not_companions:
+        r.check(other not in (d.get("companions") or []) and other in (d.get("iommuGroupMembers") or []),
+                f"scan: {other} is in {address}'s IOMMU group but not a companion",
+                {"companions": d.get("companions"), "iommuGroupMembers": d.get("iommuGroupMembers")})
 
 
 def scan_has_conflict(c: Capture, r: Report, address: str, kind: str | None, name: str | None,

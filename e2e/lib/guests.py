@@ -104,7 +104,7 @@ def gpu_audio_group(c: Capture, r: Report) -> None:
             pci[BRIDGED_AUDIO].driver if BRIDGED_AUDIO in pci else "absent")
     cli_ran(c, r)
     scan_device(c, r, BRIDGED_GPU, pci_class="038000", boot_vga=False, iommu=True,
-                companions=[BRIDGED_AUDIO])
+                companions=[BRIDGED_AUDIO], not_companions=[BRIDGE])
     prepared(c, r, BRIDGED_GPU, members=[BRIDGED_GPU, BRIDGED_AUDIO], bridges=[BRIDGE],
              untouched=[PRIMARY])
     console_kept(c, r, platform=None, platform_driver=None, framebuffer=None, fbcon=False,

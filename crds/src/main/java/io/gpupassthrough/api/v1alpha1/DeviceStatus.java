@@ -8,7 +8,9 @@ import java.util.List;
  * The agent's truth about one GPU it matched on its node. Companions (functions of the same IOMMU
  * group) are listed in {@link #getIommuGroupMembers()}, not as devices of their own. When
  * {@link #getAdvertised()} is false, {@link #getReason()} says why in a code the README's
- * troubleshooting table explains, and {@link #getMessage()} says it for a human.
+ * troubleshooting table explains, and {@link #getMessage()} says it for a human. Advertised means
+ * what a pod can rely on: verified on vfio-pci, healthy, and {@link #getKubelet()} registered; a
+ * device that is only served on a socket nobody dialled is not advertised.
  */
 public class DeviceStatus {
   @Pattern(ApiPatterns.PCI_ADDRESS)
@@ -32,6 +34,8 @@ public class DeviceStatus {
   private String resourceName;
   private DeviceHealth health = DeviceHealth.UNKNOWN;
   private List<ConsoleConflictStatus> consoleConflicts = new ArrayList<>();
+  private KubeletRegistration kubelet = KubeletRegistration.NOT_SERVING;
+  private String registeredSince;
   private Boolean advertised = Boolean.FALSE;
   private Reason reason;
   private String message;
@@ -175,7 +179,35 @@ public class DeviceStatus {
     this.consoleConflicts = consoleConflicts;
   }
 
-  /** True when verified on vfio-pci and offered to the kubelet. */
+  /** Where the plugin serving this device stands with the kubelet. */
+  public KubeletRegistration getKubelet() {
+    return kubelet;
+  }
+
+  public void setKubelet(KubeletRegistration kubelet) {
+    this.kubelet = kubelet;
+  }
+
+  /**
+   * RFC 3339 time (seconds) since which the status has said {@code Registered} without a break;
+   * null unless {@link #getKubelet()} is {@code Registered}. Like a condition's
+   * {@code lastTransitionTime} it is kept while the state holds, so an agent or kubelet restart
+   * whose re-registration no status write ever showed as a gap does not move it (and costs no
+   * write). Every registration itself is in the agent's log and its
+   * {@code gpupt_registrations_total} metric.
+   */
+  public String getRegisteredSince() {
+    return registeredSince;
+  }
+
+  public void setRegisteredSince(String registeredSince) {
+    this.registeredSince = registeredSince;
+  }
+
+  /**
+   * True when a pod can be given the device: verified on vfio-pci, healthy, and registered with the
+   * kubelet ({@link #getKubelet()} {@code Registered}).
+   */
   public Boolean getAdvertised() {
     return advertised;
   }

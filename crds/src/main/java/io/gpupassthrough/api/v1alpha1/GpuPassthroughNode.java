@@ -17,6 +17,7 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @ShortNames("gptnode")
 @AdditionalPrinterColumn(name = "Ready", type = AdditionalPrinterColumn.Type.INTEGER, jsonPath = ".status.devicesReady")
 @AdditionalPrinterColumn(name = "Total", type = AdditionalPrinterColumn.Type.INTEGER, jsonPath = ".status.devicesTotal")
+@AdditionalPrinterColumn(name = "Kubelet", type = AdditionalPrinterColumn.Type.STRING, jsonPath = ".status.kubelet")
 @AdditionalPrinterColumn(name = "Last-Sync", type = AdditionalPrinterColumn.Type.DATE, jsonPath = ".status.lastSync")
 @AdditionalPrinterColumn(name = "Message", type = AdditionalPrinterColumn.Type.STRING, jsonPath = ".status.message")
 public class GpuPassthroughNode extends CustomResource<GpuPassthroughNodeSpec, GpuPassthroughNodeStatus> {

@@ -17,6 +17,7 @@ public class GpuPassthroughNodeStatus {
   private String lastSync;
   private Integer devicesReady = 0;
   private Integer devicesTotal = 0;
+  private KubeletRegistration kubelet = KubeletRegistration.NOT_SERVING;
   private String message;
 
   public GpuPassthroughNodeStatus() {}
@@ -64,7 +65,20 @@ public class GpuPassthroughNodeStatus {
     this.lastSync = lastSync;
   }
 
-  /** Devices advertised and healthy. */
+  /**
+   * The node's kubelet in one word, for {@code kubectl get gptnode}: {@code NotServing} when no
+   * device is served, otherwise the worst of the served devices' {@link DeviceStatus#getKubelet()}
+   * ({@code Refused}, then {@code Serving}, then {@code Registered}).
+   */
+  public KubeletRegistration getKubelet() {
+    return kubelet;
+  }
+
+  public void setKubelet(KubeletRegistration kubelet) {
+    this.kubelet = kubelet;
+  }
+
+  /** Devices advertised: verified, healthy and registered with the kubelet. */
   public Integer getDevicesReady() {
     return devicesReady;
   }

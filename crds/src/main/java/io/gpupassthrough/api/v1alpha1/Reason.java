@@ -30,6 +30,11 @@ public enum Reason {
   HOST_READ_ERROR("HostReadError"),
   /** Was on vfio-pci and verified, but its driver link or group node is gone now. */
   UNHEALTHY("Unhealthy"),
+  /**
+   * Verified and healthy, but the kubelet has not registered the plugin serving it (no
+   * {@code kubelet.sock}, no answer, or a refusal; the device's {@code kubelet} field says which).
+   */
+  NOT_REGISTERED("NotRegistered"),
   /** Two GpuPassthrough resources select this device; the later one is not applied. */
   CLAIM_CONFLICT("ClaimConflict"),
   /** Not matched by any device selector on this node. */

@@ -22,7 +22,8 @@
  *       claim matches appears once in {@code status.devices} with its {@code owner} (the claim
  *       that matched), the {@code resourceName} it is advertised under, and, when
  *       {@code advertised} is false, a {@link io.gpupassthrough.api.v1alpha1.Reason} and a
- *       message. The operator builds KubeVirt's permitted devices from these
+ *       message. {@code advertised} means registered with the kubelet
+ *       ({@code kubelet: Registered}), not just served on a socket. The operator builds KubeVirt's permitted devices from these
  *       {@code vendor}/{@code device}/{@code resourceName} triples.
  *   <li><b>Restore.</b> For each {@code spec.restore} entry the agent stops advertising the
  *       devices, rebinds them (and their IOMMU-group companions) to {@code originalDriver}, and

@@ -26,6 +26,7 @@ class DeployBaseIT {
   void realApiServerAcceptsEveryObjectOfDeployBase() {
     List<HasMetadata> applied = api.applyDeployBase();
     assertThat(applied).extracting(HasMetadata::getKind)
-        .contains("CustomResourceDefinition", "Namespace", "ServiceAccount", "ClusterRole", "Role", "Deployment");
+        .contains("CustomResourceDefinition", "Namespace", "ServiceAccount", "ClusterRole", "Role", "Deployment",
+            "ResourceQuota");
   }
 }

@@ -14,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -40,12 +41,22 @@ public final class RealApiServer implements AutoCloseable {
 
   /** Starts etcd and the API server; fails with what to run when the binaries are missing. */
   public static RealApiServer start() {
+    return start(Map.of());
+  }
+
+  /**
+   * The same with extra kube-apiserver flags ({@code "--admission-control-config-file"} to a
+   * file, say), for behaviour that depends on how a cluster configured its API server.
+   */
+  public static RealApiServer start(Map<String, String> apiServerFlags) {
     Path dir = binariesRoot();
     Path bin = dir.resolve("k8s").resolve(VERSION + "-linux-amd64");
     if (!Files.isExecutable(bin.resolve("kube-apiserver")) || !Files.isExecutable(bin.resolve("etcd"))) {
       throw new IllegalStateException("no kube-apiserver/etcd " + VERSION + " in " + bin + ": " + INSTALL_HINT);
     }
-    KubeAPIServer server = new KubeAPIServer(KubeAPIServerConfigBuilder.anAPIServerConfig()
+    KubeAPIServerConfigBuilder config = KubeAPIServerConfigBuilder.anAPIServerConfig();
+    apiServerFlags.forEach(config::withApiServerFlag);
+    KubeAPIServer server = new KubeAPIServer(config
         .withTestDir(dir.toString())
         .withApiServerVersion(VERSION)
         .withOfflineMode(true)

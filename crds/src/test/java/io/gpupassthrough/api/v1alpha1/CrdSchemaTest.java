@@ -66,7 +66,20 @@ class CrdSchemaTest {
     assertThat(node.getSpec().getNames().getShortNames()).containsExactly("gptnode");
     assertThat(node.getSpec().getVersions().get(0).getAdditionalPrinterColumns())
         .extracting(c -> c.getName())
-        .contains("Ready", "Total", "Last-Sync", "Message");
+        .contains("Ready", "Total", "Kubelet", "Last-Sync", "Message");
+  }
+
+  @Test
+  void nodeStatusSaysWhereEachDeviceStandsWithTheKubelet() throws IOException {
+    JSONSchemaProps status = at(schema(load("gpupassthroughnodes.gpupassthrough.io-v1.yml")), "status");
+    for (JSONSchemaProps kubelet : List.of(at(status, "kubelet"), at(status, "devices", "[]", "kubelet"))) {
+      assertThat(kubelet.getEnum()).extracting(com.fasterxml.jackson.databind.JsonNode::asText)
+          .containsExactlyInAnyOrder("NotServing", "Serving", "Refused", "Registered");
+    }
+    assertThat(at(status, "devices", "[]", "registeredSince").getType()).isEqualTo("string");
+    assertThat(load("gpupassthroughnodes.gpupassthrough.io-v1.yml").getSpec().getVersions().get(0)
+        .getAdditionalPrinterColumns()).filteredOn(c -> c.getName().equals("Kubelet"))
+        .singleElement().satisfies(c -> assertThat(c.getJsonPath()).isEqualTo(".status.kubelet"));
   }
 
   @Test

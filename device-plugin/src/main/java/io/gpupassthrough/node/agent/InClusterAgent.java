@@ -8,6 +8,7 @@ import io.gpupassthrough.api.v1alpha1.GpuPassthroughNodeStatus;
 import io.gpupassthrough.api.v1alpha1.RestoreRequest;
 import io.gpupassthrough.api.v1alpha1.RestoreResult;
 import io.gpupassthrough.node.host.HostRoot;
+import io.gpupassthrough.node.plugin.KubeletConnection;
 import io.gpupassthrough.node.plugin.NodeAgent;
 import io.gpupassthrough.node.plugin.ResourceName;
 import java.time.Clock;
@@ -27,8 +28,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The node agent in a cluster: watch this node's {@code GpuPassthroughNode}, run a
  * {@link NodePass} per spec generation on one worker thread, advertise what the pass verified,
- * and report it through the {@link NodeStatusRecorder}. Observe (watcher), decide and act
- * (pass), record (recorder) stay separate; this class only wires them.
+ * and report it, with each plugin's registration with the kubelet, through the
+ * {@link NodeStatusRecorder}. Observe (watcher), decide and act (pass), record (recorder) stay
+ * separate; this class only wires them.
  */
 public final class InClusterAgent implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(InClusterAgent.class);
@@ -61,6 +63,9 @@ public final class InClusterAgent implements AutoCloseable {
         Clock.systemUTC());
     this.claimed = new ClaimedDevices(host, recorder::request);
     this.plugin = new NodeAgent(claimed, claimed, settings);
+    // Registered or not is part of each device's status (advertised means registered), so every
+    // registration change (kubelet up, gone, restarted, refusing) is a reason to rebuild it.
+    plugin.advertiser().kubelet().onTransition(t -> recorder.request());
     this.watcher = new NodeClaimWatcher(client, nodeName, node -> {
       latestGeneration = generationOf(node);
       worker.execute(() -> guarded(node));
@@ -103,6 +108,11 @@ public final class InClusterAgent implements AutoCloseable {
 
   long statusWrites() {
     return recorder.writes();
+  }
+
+  /** The GpuPassthroughNode objects the agent's watch holds (its own only). */
+  List<String> watchedObjects() {
+    return watcher.cachedNames();
   }
 
   /** An executor task's Throwable is kept in its Future, which nobody reads: log it here. */
@@ -199,8 +209,19 @@ public final class InClusterAgent implements AutoCloseable {
 
   private Optional<GpuPassthroughNodeStatus> status() {
     PassResult result = last;
-    return result == null ? Optional.empty()
-        : Optional.of(NodeStatusBuilder.build(result, claimed.problems()));
+    if (result == null) {
+      return Optional.empty();
+    }
+    List<KubeletConnection.Registration> registrations = plugin.advertiser().kubelet().registrations();
+    if (registrations.stream().anyMatch(r -> r.serving() && !r.attempted())) {
+      // A server that has not tried to register yet would be reported as only Serving and a moment
+      // later as Registered: two writes for one event, and one more on every agent restart. Its
+      // first attempt (bounded by the Register deadline) is a transition, which asks again.
+      return Optional.empty();
+    }
+    Map<ResourceName, KubeletConnection.Registration> kubelet = new LinkedHashMap<>();
+    registrations.forEach(r -> kubelet.put(r.resource(), r));
+    return Optional.of(NodeStatusBuilder.build(result, claimed.problems(), kubelet));
   }
 
   /**

@@ -57,6 +57,12 @@ final class NodeClaimWatcher implements AutoCloseable {
     return this;
   }
 
+  /** The names of the objects the informer holds: only this node's, thanks to the field selector. */
+  java.util.List<String> cachedNames() {
+    return informer == null ? java.util.List.of()
+        : informer.getStore().list().stream().map(n -> n.getMetadata().getName()).toList();
+  }
+
   private void changed(GpuPassthroughNode node) {
     Long generation = node.getMetadata().getGeneration();
     synchronized (this) {

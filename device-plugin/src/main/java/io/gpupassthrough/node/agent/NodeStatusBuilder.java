@@ -6,12 +6,15 @@ import io.gpupassthrough.api.v1alpha1.ConsoleConflictStatus;
 import io.gpupassthrough.api.v1alpha1.DeviceHealth;
 import io.gpupassthrough.api.v1alpha1.DeviceStatus;
 import io.gpupassthrough.api.v1alpha1.GpuPassthroughNodeStatus;
+import io.gpupassthrough.api.v1alpha1.KubeletRegistration;
 import io.gpupassthrough.api.v1alpha1.Reason;
 import io.gpupassthrough.api.v1alpha1.RestoreResult;
 import io.gpupassthrough.node.agent.ClaimMatch.InvalidClaim;
 import io.gpupassthrough.node.agent.DeviceReport.ConflictReport;
 import io.gpupassthrough.node.host.PciAddress;
 import io.gpupassthrough.node.host.PciDevice;
+import io.gpupassthrough.node.plugin.KubeletConnection.Registration;
+import io.gpupassthrough.node.plugin.ResourceName;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -20,9 +23,12 @@ import java.util.Optional;
 import java.util.stream.Collectors;
 
 /**
- * Pure: a pass result plus the devices' live health in, the node's status out (DESIGN §3). Leaves
- * {@code lastSync} and the conditions' {@code lastTransitionTime} to the recorder, which knows
- * what was written before; everything else is a function of the inputs, so an unchanged host
+ * Pure: a pass result plus the devices' live health and the plugin servers' registration with the
+ * kubelet in, the node's status out (DESIGN §3). A device is advertised only when verified,
+ * healthy and registered: serving a socket that no kubelet dialled is reported as
+ * {@code NotRegistered} with {@code kubelet: Serving}, so an admin can tell the two apart. Leaves
+ * {@code lastSync}, the conditions' {@code lastTransitionTime} and keeping a device's
+ * {@code registeredSince} to the recorder, which knows what was written before; everything else is a function of the inputs, so an unchanged host
  * builds an equal status and no write happens.
  */
 public final class NodeStatusBuilder {
@@ -34,11 +40,15 @@ public final class NodeStatusBuilder {
   /**
    * @param problems live health of the advertised devices: address to the reason it is unhealthy;
    *     an address that is absent is healthy
+   * @param kubelet each plugin server's registration, by resource name; a resource without a
+   *     server is not served
    */
-  public static GpuPassthroughNodeStatus build(PassResult pass, Map<String, String> problems) {
+  public static GpuPassthroughNodeStatus build(PassResult pass, Map<String, String> problems,
+      Map<ResourceName, Registration> kubelet) {
     List<DeviceStatus> devices = pass.devices().stream()
         .sorted(Comparator.comparing(DeviceReport::address).thenComparing(DeviceReport::owner))
-        .map(r -> device(r, Optional.ofNullable(problems.get(r.address().toString()))))
+        .map(r -> device(r, Optional.ofNullable(problems.get(r.address().toString())),
+            r.resourceName().map(kubelet::get)))
         .toList();
     long total = pass.devices().stream().map(DeviceReport::address).distinct().count();
     long ready = devices.stream().filter(DeviceStatus::getAdvertised).map(DeviceStatus::getAddress)
@@ -64,6 +74,7 @@ public final class NodeStatusBuilder {
 
     GpuPassthroughNodeStatus s = new GpuPassthroughNodeStatus();
     s.setObservedGeneration(pass.generation());
+    s.setKubelet(summary(devices));
     s.setDevices(new ArrayList<>(devices));
     s.setRestores(new ArrayList<>(pass.restores().stream().map(NodeStatusBuilder::restore).toList()));
     s.setDevicesTotal((int) total);
@@ -81,7 +92,7 @@ public final class NodeStatusBuilder {
     return s;
   }
 
-  static DeviceStatus device(DeviceReport r, Optional<String> problem) {
+  static DeviceStatus device(DeviceReport r, Optional<String> problem, Optional<Registration> plugin) {
     DeviceStatus d = new DeviceStatus();
     d.setAddress(r.address().toString());
     r.device().ifPresent(dev -> describe(d, dev));
@@ -95,17 +106,70 @@ public final class NodeStatusBuilder {
       d.setAdvertised(false);
       d.setReason(r.reason().orElseThrow());
       d.setMessage(r.message());
-    } else if (problem.isPresent()) {
+    } else {
+      verified(d, r, problem, plugin);
+    }
+    return d;
+  }
+
+  /** A verified device: advertised when healthy and its plugin is registered with the kubelet. */
+  private static void verified(DeviceStatus d, DeviceReport r, Optional<String> problem,
+      Optional<Registration> plugin) {
+    KubeletRegistration kubelet = kubeletOf(plugin);
+    boolean registered = kubelet == KubeletRegistration.REGISTERED;
+    d.setKubelet(kubelet);
+    d.setRegisteredSince(registered
+        ? plugin.flatMap(Registration::registeredAt).map(Object::toString).orElse(null) : null);
+    if (problem.isPresent()) {
       d.setHealth(DeviceHealth.UNHEALTHY);
       d.setAdvertised(false);
       d.setReason(Reason.UNHEALTHY);
       d.setMessage(problem.get());
     } else {
       d.setHealth(DeviceHealth.HEALTHY);
-      d.setAdvertised(true);
-      d.setMessage(r.message());
+      d.setAdvertised(registered);
+      d.setReason(registered ? null : Reason.NOT_REGISTERED);
+      d.setMessage(registered ? r.message() : notRegistered(r, kubelet, plugin));
     }
-    return d;
+  }
+
+  /** A plugin whose socket is gone (the kubelet deletes them when it starts) serves nobody. */
+  private static KubeletRegistration kubeletOf(Optional<Registration> plugin) {
+    if (plugin.isEmpty() || !plugin.get().serving()) {
+      return KubeletRegistration.NOT_SERVING;
+    }
+    return switch (plugin.get().state()) {
+      case REGISTERED -> KubeletRegistration.REGISTERED;
+      case REJECTED -> KubeletRegistration.REFUSED;
+      case WAITING_FOR_KUBELET -> KubeletRegistration.SERVING;
+    };
+  }
+
+  private static String notRegistered(DeviceReport r, KubeletRegistration kubelet, Optional<Registration> plugin) {
+    String resource = r.resourceName().map(Object::toString).orElse("its resource");
+    return switch (kubelet) {
+      case NOT_SERVING -> "verified on vfio-pci, but no device plugin serves " + resource + " yet"
+          + plugin.map(p -> " (" + p.socket().getFileName() + ": " + p.detail() + ")").orElse("");
+      case SERVING -> "verified on vfio-pci and served on " + plugin.get().socket().getFileName()
+          + ", but not registered with the kubelet: " + plugin.get().detail()
+          + "; check that the kubelet runs on this node and that the agent's --device-plugin-dir is"
+          + " the kubelet's device-plugin directory";
+      case REFUSED -> "verified on vfio-pci, but the kubelet refused to register " + resource + ": "
+          + plugin.get().detail();
+      case REGISTERED -> throw new IllegalArgumentException("registered devices are advertised");
+    };
+  }
+
+  /** The worst state among the devices a plugin serves; {@code NotServing} when none is served. */
+  private static KubeletRegistration summary(List<DeviceStatus> devices) {
+    List<KubeletRegistration> served = devices.stream().map(DeviceStatus::getKubelet)
+        .filter(k -> k != KubeletRegistration.NOT_SERVING).toList();
+    for (KubeletRegistration worst : List.of(KubeletRegistration.REFUSED, KubeletRegistration.SERVING)) {
+      if (served.contains(worst)) {
+        return worst;
+      }
+    }
+    return served.isEmpty() ? KubeletRegistration.NOT_SERVING : KubeletRegistration.REGISTERED;
   }
 
   private static void describe(DeviceStatus d, PciDevice dev) {

@@ -8,8 +8,10 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
+import io.gpupassthrough.api.v1alpha1.DeviceStatus;
 import io.gpupassthrough.api.v1alpha1.GpuPassthroughNode;
 import io.gpupassthrough.api.v1alpha1.GpuPassthroughNodeStatus;
+import io.gpupassthrough.api.v1alpha1.KubeletRegistration;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -17,6 +19,7 @@ import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -133,7 +136,10 @@ final class NodeStatusRecorder {
     }
   }
 
-  /** Keeps each condition's lastTransitionTime while its status stays; sets lastSync. */
+  /**
+   * Keeps each condition's lastTransitionTime while its status stays, and each device's
+   * registeredSince while it stays registered; sets lastSync.
+   */
   static GpuPassthroughNodeStatus stamped(GpuPassthroughNodeStatus built,
       GpuPassthroughNodeStatus before, Instant now) {
     List<Condition> conditions = new ArrayList<>();
@@ -148,6 +154,16 @@ final class NodeStatusRecorder {
     GpuPassthroughNodeStatus next = JSON.clone(built);
     next.setConditions(conditions);
     next.setLastSync(now.toString());
+    if (before != null) {
+      for (DeviceStatus d : next.getDevices()) {
+        before.getDevices().stream()
+            .filter(o -> o.getAddress().equals(d.getAddress()) && Objects.equals(o.getOwner(), d.getOwner()))
+            .filter(o -> o.getKubelet() == KubeletRegistration.REGISTERED && o.getRegisteredSince() != null)
+            .findFirst()
+            .filter(o -> d.getKubelet() == KubeletRegistration.REGISTERED)
+            .ifPresent(o -> d.setRegisteredSince(o.getRegisteredSince()));
+      }
+    }
     return next;
   }
 

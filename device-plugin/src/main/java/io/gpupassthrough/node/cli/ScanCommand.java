@@ -82,7 +82,11 @@ public final class ScanCommand implements Callable<Integer> {
       m.put("address", d.address().toString());
       JsonOutput.identity(m, d);
       m.put("driverOverride", d.driverOverride().orElse(null));
-      m.put("companions", s.groupPeers(d).stream().map(c -> c.address().toString()).toList());
+      // The contract's companions are what goes to vfio-pci with the GPU (the plan's companions:
+      // bridges stay on their driver); the whole group, bridges included, is iommuGroupMembers.
+      m.put("companions", p.companions().stream().map(c -> c.address().toString()).toList());
+      m.put("iommuGroupMembers", s.groupOf(d).map(g -> g.members().stream().map(PciAddress::toString).toList())
+          .orElse(List.of()));
       m.put("conflicts", JsonOutput.conflicts(p.conflicts()));
       m.put("advertisable", advertisable);
       m.put("state", state(p, advertisable));
@@ -120,7 +124,7 @@ public final class ScanCommand implements Callable<Integer> {
           : p.refusal().map(r -> "blocked: " + r.reason().code()).orElse("ready to prepare");
       t.row(d.address().toString(), d.vendorHex() + ":" + d.deviceHex(), d.classHex(),
           JsonOutput.displayName(d), d.driver().orElse("-"),
-          d.iommuGroup().isPresent() ? d.iommuGroup().getAsInt() + groupSuffix(s, d) : "-",
+          d.iommuGroup().isPresent() ? d.iommuGroup().getAsInt() + groupSuffix(p) : "-",
           d.numaNode() < 0 ? "-" : Integer.toString(d.numaNode()),
           d.bootVga() ? "yes" : "no", state,
           p.conflicts().isEmpty() ? "-" : String.join(", ",
@@ -131,9 +135,10 @@ public final class ScanCommand implements Callable<Integer> {
     return t.render() + (notes.length() > 0 ? "\n" + notes : "");
   }
 
-  private static String groupSuffix(Snapshot s, PciDevice d) {
-    List<PciAddress> peers = s.groupPeers(d).stream().map(PciDevice::address).toList();
-    return peers.isEmpty() ? "" : " (+" + String.join(",", peers.stream().map(PciAddress::toString).toList()) + ")";
+  /** The functions that go to vfio-pci with the GPU, as in the JSON's {@code companions}. */
+  private static String groupSuffix(DevicePlan p) {
+    List<String> companions = p.companions().stream().map(c -> c.address().toString()).toList();
+    return companions.isEmpty() ? "" : " (+" + String.join(",", companions) + ")";
   }
 
   private static String shortConflict(Conflict c) {

@@ -16,8 +16,11 @@ import java.nio.file.WatchKey;
 import java.nio.file.WatchService;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
@@ -50,6 +53,15 @@ public final class KubeletConnection implements AutoCloseable {
 
   /** A state change, for logs, tests and the demo's narration. */
   public record Transition(ResourceName resource, State state, String detail) {}
+
+  /**
+   * Where one plugin server stands now: whether it serves on its socket, its registration state
+   * and why, when the kubelet accepted its current registration (empty unless registered), and
+   * whether it has made its first attempt yet (a server just added is still on its way).
+   */
+  public record Registration(
+      ResourceName resource, Path socket, State state, boolean serving, String detail,
+      Optional<Instant> registeredAt, boolean attempted) {}
 
   private final Path pluginDir;
   private final KubeletClient kubelet;
@@ -114,6 +126,15 @@ public final class KubeletConnection implements AutoCloseable {
         .map(t -> t.state)
         .findFirst()
         .orElseThrow(() -> new IllegalArgumentException("no plugin server for " + resource));
+  }
+
+  /** Every server's registration now, in the order they were added. */
+  public List<Registration> registrations() {
+    return servers.stream()
+        .map(t -> new Registration(t.server.resource(), t.server.socket(), t.state,
+            t.server.serving() && t.server.socketPresent(),
+            t.detail, Optional.ofNullable(t.registeredAt), t.attempted))
+        .toList();
   }
 
   /** Stops the loop, then every server (grace period each), which removes their sockets. */
@@ -257,8 +278,10 @@ public final class KubeletConnection implements AutoCloseable {
 
   private final class Tracked {
     final PluginServer server;
-    volatile State state;
-    volatile String detail = "";
+    volatile State state = State.WAITING_FOR_KUBELET;
+    volatile String detail = "not registered yet";
+    volatile Instant registeredAt;
+    volatile boolean attempted;
     Object registeredWith;
     long retryAt = System.nanoTime();
     Duration backoff = FIRST_RETRY;
@@ -269,11 +292,14 @@ public final class KubeletConnection implements AutoCloseable {
 
     /** Logs and notifies each registration and each change of a waiting/refused reason. */
     void transition(State next, String why) {
+      attempted = true;
       if (next != State.REGISTERED && next == state && why.equals(detail)) {
         return;
       }
-      state = next;
+      // Seconds: the time goes into the node status, where sub-second churn would only cost writes.
+      registeredAt = next == State.REGISTERED ? Instant.now().truncatedTo(ChronoUnit.SECONDS) : null;
       detail = why;
+      state = next;
       switch (next) {
         case REGISTERED -> log.info("{}: registered with the kubelet ({})", server.resource(), why);
         case WAITING_FOR_KUBELET ->

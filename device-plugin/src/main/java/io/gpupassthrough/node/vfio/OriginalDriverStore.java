@@ -6,62 +6,61 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import io.gpupassthrough.node.host.HostReadException;
 import io.gpupassthrough.node.host.HostRoot;
 import java.io.IOException;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 
 /**
  * Keeps {@link OriginalDrivers} in {@code ROOT/var/lib/gpupassthrough/original-drivers.json}, on
- * the host rather than in the pod, so {@code restore} works after the agent is gone. Written
- * atomically (temp file + rename) so a crash never leaves half a record.
+ * the host rather than in the pod (the DaemonSet mounts that directory from the host), so
+ * {@code restore} works after the agent is gone. Each save is a {@link DurableFile} replace: a
+ * crash or power cut leaves the previous record or the new one, whole. A record that cannot be
+ * parsed is never overwritten: loading it fails naming the file, and so does every save that would
+ * have merged into it.
  */
 public final class OriginalDriverStore {
   private static final ObjectMapper JSON = new ObjectMapper()
       .enable(SerializationFeature.INDENT_OUTPUT)
       .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
-  private final Path file;
+  private final DurableFile file;
 
   public OriginalDriverStore(HostRoot host) {
-    this.file = host.paths().originalDrivers();
+    this(new DurableFile(host.paths().originalDrivers()));
+  }
+
+  OriginalDriverStore(DurableFile file) {
+    this.file = file;
   }
 
   public Path file() {
-    return file;
+    return file.path();
   }
 
   public synchronized OriginalDrivers load() {
     try {
-      return JSON.readValue(Files.readAllBytes(file), OriginalDrivers.class);
+      return JSON.readValue(Files.readAllBytes(file.path()), OriginalDrivers.class);
     } catch (NoSuchFileException e) {
       return OriginalDrivers.empty();
     } catch (IOException e) {
-      throw new HostReadException(file, "cannot read the record of original drivers ("
-          + e.getMessage() + "); fix or remove the file, then rebind devices by hand", e);
+      throw new HostReadException(file.path(), "cannot read the record of original drivers ("
+          + e.getMessage() + "); it was left as it is and nothing was changed on the host: fix the"
+          + " JSON or move the file aside (devices it lists must then be rebound by hand)", e);
     }
   }
 
-  public synchronized void save(OriginalDrivers drivers) {
+  /** Only after a load: a record that cannot be parsed must never be replaced. */
+  private void save(OriginalDrivers drivers) {
     try {
       if (drivers.isEmpty()) {
-        Files.deleteIfExists(file);
-        return;
-      }
-      Files.createDirectories(file.getParent());
-      Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-      Files.write(tmp, JSON.writeValueAsBytes(drivers));
-      try {
-        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-      } catch (AtomicMoveNotSupportedException e) {
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+        file.delete();
+      } else {
+        file.replace(JSON.writeValueAsBytes(drivers));
       }
     } catch (IOException e) {
-      throw new HostReadException(file, "cannot write the record of original drivers: " + e, e);
+      throw new HostReadException(file.path(), "cannot write the record of original drivers: " + e, e);
     }
   }
-
   /** Adds entries not recorded yet and saves. */
   public synchronized void record(OriginalDrivers additions) {
     save(load().mergeKeepingExisting(additions));

@@ -1,136 +1,212 @@
 package io.gpupassthrough.node.agent;
 
+import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
-import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
-import io.fabric8.mockwebserver.Context;
-import io.fabric8.mockwebserver.MockWebServer;
-import io.fabric8.mockwebserver.http.MockResponse;
-import io.fabric8.mockwebserver.http.RecordedRequest;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.gpupassthrough.api.v1alpha1.DeviceStatus;
 import io.gpupassthrough.api.v1alpha1.GpuPassthroughNode;
 import io.gpupassthrough.api.v1alpha1.GpuPassthroughNodeStatus;
-import io.gpupassthrough.node.host.sim.SimulatedHostBuilder;
-import java.io.InputStream;
+import io.gpupassthrough.api.v1alpha1.KubeletRegistration;
+import io.gpupassthrough.node.demo.DemoHosts;
+import io.gpupassthrough.node.demo.KubeletStandIn;
+import io.gpupassthrough.node.host.sim.SimFiles;
+import io.gpupassthrough.node.plugin.ResourceName;
+import io.gpupassthrough.node.plugin.UnixSocketTransport;
+import io.gpupassthrough.node.plugin.v1beta1.AllocateRequest;
+import io.gpupassthrough.node.plugin.v1beta1.ContainerAllocateRequest;
+import io.gpupassthrough.node.plugin.v1beta1.DevicePluginGrpc;
+import io.grpc.ManagedChannel;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Predicate;
 
 /**
  * Benchmark of the in-cluster agent (DESIGN §11), not a test: {@code serve} as its own process with
- * the image's JVM flags, against the fabric8 mock server (CRUD, generated CRDs) through a
- * kubeconfig, on a simulated host whose N GPUs are already on vfio-pci (a restarted agent adopting
- * them). Reports start → status written with every device advertised, idle RSS, and the status
- * PATCHes during the idle period (expected: none). Run by {@code device-plugin/bench/agent-bench.sh}.
+ * the image's JVM flags, against a real kube-apiserver ({@code ../shared/k8s/up.sh}) through the
+ * agent's ServiceAccount kubeconfig, on a simulated host whose N GPUs are already on vfio-pci (a
+ * restarted agent adopting them), with a kubelet registering its plugin: the real one
+ * ({@code node.sh}, {@code --device-plugin-dir /var/lib/kubelet/device-plugins}) or, without
+ * {@code --device-plugin-dir}, the in-process stand-in. Reports start → every device advertised
+ * (registered), RSS idle, RSS after activity (Allocate calls over the plugin socket, spec changes
+ * that move the devices between two resource names), the peak RSS (VmHWM) and status writes while
+ * idle. Run by {@code device-plugin/bench/agent-bench.sh}.
  */
 public final class InClusterAgentBenchmark {
+  private static final long TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(60);
+  private static final String OTHER_NAME = "example.com/bench-a10";
+
+  private Path jar = Path.of("device-plugin/target/gpupt-node.jar");
+  private Path adminKubeconfig;
+  private Path agentKubeconfig;
+  private Optional<Path> pluginDir = Optional.empty();
+  private String nodeName = "bench-node";
+  private int gpus = 8;
+  private int idleSeconds = 10;
+  private int allocations = 20_000;
+  private int specChanges = 10;
+  private List<String> childFlags = List.of();
+
   public static void main(String[] args) throws Exception {
-    Path jar = Path.of("device-plugin/target/gpupt-node.jar");
-    int gpus = 8;
-    int idleSeconds = 10;
-    List<String> childFlags = List.of();
+    InClusterAgentBenchmark b = new InClusterAgentBenchmark();
     for (int i = 0; i + 1 < args.length; i += 2) {
+      String v = args[i + 1];
       switch (args[i]) {
-        case "--jar" -> jar = Path.of(args[i + 1]);
-        case "--gpus" -> gpus = Integer.parseInt(args[i + 1]);
-        case "--idle-seconds" -> idleSeconds = Integer.parseInt(args[i + 1]);
-        case "--child-flags" -> childFlags = args[i + 1].isBlank() ? List.of() : Arrays.asList(args[i + 1].trim().split("\\s+"));
+        case "--jar" -> b.jar = Path.of(v);
+        case "--admin-kubeconfig" -> b.adminKubeconfig = Path.of(v);
+        case "--agent-kubeconfig" -> b.agentKubeconfig = Path.of(v);
+        case "--device-plugin-dir" -> b.pluginDir = Optional.of(Path.of(v));
+        case "--node-name" -> b.nodeName = v;
+        case "--gpus" -> b.gpus = Integer.parseInt(v);
+        case "--idle-seconds" -> b.idleSeconds = Integer.parseInt(v);
+        case "--allocations" -> b.allocations = Integer.parseInt(v);
+        case "--spec-changes" -> b.specChanges = Integer.parseInt(v);
+        case "--child-flags" -> b.childFlags = v.isBlank() ? List.of() : Arrays.asList(v.trim().split("\\s+"));
         default -> throw new IllegalArgumentException("unknown argument " + args[i]);
       }
     }
-    Path work = Files.createTempDirectory("gpupt-agent-bench");
-    SimulatedHostBuilder host = SimulatedHostBuilder.create();
-    for (int g = 1; g <= gpus; g++) {
-      int group = g;
-      host.gpu(String.format("0000:%02x:00.0", g), p -> p.driver("vfio-pci").iommuGroup(group).numaNode(group % 2))
-          .hdmiAudio(String.format("0000:%02x:00.1", g), p -> p.driver("vfio-pci").iommuGroup(group));
+    if (b.adminKubeconfig == null || b.agentKubeconfig == null) {
+      throw new IllegalArgumentException("--admin-kubeconfig and --agent-kubeconfig are required (up.sh writes both)");
     }
-    host.build(work.resolve("host"));
-    Files.createDirectories(work.resolve("plugins"));
+    b.run();
+  }
 
-    AtomicInteger patches = new AtomicInteger();
-    KubernetesMockServer server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(),
-        new KubernetesCrudDispatcher(List.of()) {
-          @Override
-          public MockResponse handlePatch(RecordedRequest request) {
-            if (request.getPath().endsWith("/status")) {
-              patches.incrementAndGet();
-            }
-            return super.handlePatch(request);
-          }
-        }, false);
-    server.init();
+  private void run() throws Exception {
+    Path work = Files.createTempDirectory("gpupt-agent-bench");
+    Path host = DemoHosts.vfioServer(work.resolve("host"), gpus).root();
+    Path plugins = pluginDir.orElse(Files.createDirectories(work.resolve("device-plugins")));
+    Path log = work.resolve("serve.log");
     Process child = null;
-    try (KubernetesClient client = server.createClient()) {
-      for (String crd : List.of("gpupassthroughnodes", "gpupassthroughs")) {
-        try (InputStream yaml = Files.newInputStream(
-            Path.of("deploy/base/crds", crd + ".gpupassthrough.io-v1.yml"))) {
-          client.apiextensions().v1().customResourceDefinitions().load(yaml).create();
-        }
-      }
+    try (UnixSocketTransport transport = new UnixSocketTransport(true);
+        KubeletStandIn standIn = pluginDir.isPresent() ? null : new KubeletStandIn(plugins, transport).start();
+        KubernetesClient admin = new KubernetesClientBuilder()
+            .withConfig(Config.fromKubeconfig(Files.readString(adminKubeconfig))).build()) {
+      admin.resources(GpuPassthroughNode.class).withName(nodeName).withTimeout(30, TimeUnit.SECONDS).delete();
       GpuPassthroughNode node = new GpuPassthroughNode();
-      node.getMetadata().setName("node-1");
-      node.getSpec().setClaims(new ArrayList<>(List.of(Claims.byVendor("a10s", "10de"))));
-      client.resource(node).create();
-      Path kubeconfig = work.resolve("kubeconfig");
-      Files.writeString(kubeconfig, String.join("\n",
-          "apiVersion: v1", "kind: Config", "current-context: bench",
-          "clusters:", "- name: bench", "  cluster:", "    server: " + client.getMasterUrl(),
-          "contexts:", "- name: bench", "  context:", "    cluster: bench", "    user: bench",
-          "users:", "- name: bench", "  user:", "    token: bench", ""));
+      node.getMetadata().setName(nodeName);
+      node.getSpec().setClaims(new ArrayList<>(List.of(Claims.byVendor("bench", "10de"))));
+      admin.resource(node).create();
 
-      List<String> command = new ArrayList<>(List.of("java"));
+      List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java")));
       command.addAll(childFlags);
-      command.addAll(List.of("-jar", jar.toString(), "serve", "--host-root", work.resolve("host").toString(),
-          "--device-plugin-dir", work.resolve("plugins").toString(), "--node-name", "node-1",
-          "--metrics-port", "0"));
-      ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
-          .redirectOutput(work.resolve("serve.log").toFile());
-      pb.environment().put("KUBECONFIG", kubeconfig.toString());
+      command.addAll(List.of("-jar", jar.toString(), "serve", "--host-root", host.toString(),
+          "--device-plugin-dir", plugins.toString(), "--node-name", nodeName, "--metrics-port", "0"));
+      ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+      pb.environment().put("KUBECONFIG", agentKubeconfig.toString());
       pb.environment().remove("KUBERNETES_SERVICE_HOST");
       long start = System.nanoTime();
       child = pb.start();
-      long deadline = start + TimeUnit.SECONDS.toNanos(60);
-      while (!allAdvertised(client, gpus)) {
-        if (System.nanoTime() > deadline || !child.isAlive()) {
-          throw new IllegalStateException("agent did not report " + gpus + " devices; see " + work.resolve("serve.log"));
-        }
-        Thread.sleep(10);
-      }
-      double toStatus = (System.nanoTime() - start) / 1e6;
-      int before = patches.get();
+      Process serve = child;
+      GpuPassthroughNodeStatus ready = await(admin, serve, log, "every device registered", s -> registered(s, gpus, null));
+      double toReady = (System.nanoTime() - start) / 1e6;
+      String resource = ready.getDevices().get(0).getResourceName();
+
+      int writesBefore = statusWrites(log);
       Thread.sleep(TimeUnit.SECONDS.toMillis(idleSeconds));
-      double rss = rssMiB(child.pid());
-      System.out.printf(Locale.ROOT, "in-cluster agent, %d GPUs adopted on vfio-pci, JVM flags: %s%n", gpus, String.join(" ", childFlags));
-      System.out.printf(Locale.ROOT, "start -> status written with %d/%d advertised: %.0f ms%n", gpus, gpus, toStatus);
-      System.out.printf(Locale.ROOT, "idle RSS after %d s: %.1f MiB (target <= 64)%n", idleSeconds, rss);
-      System.out.printf(Locale.ROOT, "status PATCHes: %d to reach Ready, %d while idle (target 0)%n", before, patches.get() - before);
+      double idleRss = memory(serve.pid(), "VmRSS");
+      double idleHwm = memory(serve.pid(), "VmHWM");
+      int idleWrites = statusWrites(log) - writesBefore;
+
+      List<String> ids = ready.getDevices().stream().map(DeviceStatus::getAddress).toList();
+      long allocStart = System.nanoTime();
+      allocate(transport, plugins.resolve(ResourceName.parse(resource).socketFileName()), ids);
+      double allocSeconds = (System.nanoTime() - allocStart) / 1e9;
+      long specStart = System.nanoTime();
+      for (int i = 1; i <= specChanges; i++) {
+        String name = i % 2 == 1 ? OTHER_NAME : null;
+        admin.resources(GpuPassthroughNode.class).withName(nodeName).edit(n -> {
+          n.getSpec().getClaims().get(0).setResourceName(name);
+          return n;
+        });
+        long generation = admin.resources(GpuPassthroughNode.class).withName(nodeName).get().getMetadata().getGeneration();
+        await(admin, serve, log, "spec change " + i, s -> s.getObservedGeneration() != null
+            && s.getObservedGeneration() == generation && registered(s, gpus, name == null ? resource : name));
+      }
+      double specSeconds = (System.nanoTime() - specStart) / 1e9;
+      String now = specChanges % 2 == 1 ? OTHER_NAME : resource;
+      allocate(transport, plugins.resolve(ResourceName.parse(now).socketFileName()), ids);
+      Thread.sleep(TimeUnit.SECONDS.toMillis(idleSeconds));
+      double afterRss = memory(serve.pid(), "VmRSS");
+      double peak = memory(serve.pid(), "VmHWM");
+
+      System.out.printf(Locale.ROOT, "in-cluster agent, %d GPUs adopted on vfio-pci, kubelet: %s, %s%n", gpus,
+          pluginDir.map(d -> "real (" + d + ")").orElse("stand-in"), Runtime.version());
+      System.out.printf(Locale.ROOT, "JVM flags: %s%n", String.join(" ", childFlags));
+      System.out.printf(Locale.ROOT, "start -> status with %d/%d advertised (registered): %.0f ms%n", gpus, gpus, toReady);
+      System.out.printf(Locale.ROOT, "RSS idle after %d s: %.1f MiB (peak so far %.1f MiB)%n", idleSeconds, idleRss, idleHwm);
+      System.out.printf(Locale.ROOT, "status writes while idle: %d (target 0)%n", idleWrites);
+      System.out.printf(Locale.ROOT, "activity: 2 x %d Allocate over the socket (first batch %.1f s), %d spec changes"
+          + " between %s and %s (%.1f s)%n", allocations, allocSeconds, specChanges, resource, OTHER_NAME, specSeconds);
+      System.out.printf(Locale.ROOT, "RSS after activity + %d s idle: %.1f MiB%n", idleSeconds, afterRss);
+      System.out.printf(Locale.ROOT, "peak RSS (VmHWM) over the run: %.1f MiB%n", peak);
+      System.out.printf(Locale.ROOT, "status writes in total: %d%n", statusWrites(log));
     } finally {
       if (child != null) {
         child.destroy();
         child.waitFor(10, TimeUnit.SECONDS);
       }
-      server.destroy();
+      SimFiles.deleteTree(work.resolve("host"));
+      System.out.println("serve's log: " + log);
     }
   }
 
-  private static boolean allAdvertised(KubernetesClient client, int gpus) {
-    GpuPassthroughNode n = client.resources(GpuPassthroughNode.class).withName("node-1").get();
-    GpuPassthroughNodeStatus s = n == null ? null : n.getStatus();
-    return s != null && s.getDevicesReady() != null && s.getDevicesReady() == gpus;
+  /** Every device of the status on {@code resource} (null: any), advertised, its plugin registered. */
+  private static boolean registered(GpuPassthroughNodeStatus s, int gpus, String resource) {
+    return s.getDevicesReady() != null && s.getDevicesReady() == gpus
+        && s.getKubelet() == KubeletRegistration.REGISTERED
+        && s.getDevices().stream().allMatch(d -> Boolean.TRUE.equals(d.getAdvertised())
+            && (resource == null || resource.equals(d.getResourceName())));
   }
 
-  private static double rssMiB(long pid) throws java.io.IOException {
+  private GpuPassthroughNodeStatus await(KubernetesClient admin, Process serve, Path log, String what,
+      Predicate<GpuPassthroughNodeStatus> done) throws Exception {
+    long deadline = System.nanoTime() + TIMEOUT_NANOS;
+    while (true) {
+      GpuPassthroughNode n = admin.resources(GpuPassthroughNode.class).withName(nodeName).get();
+      if (n != null && n.getStatus() != null && done.test(n.getStatus())) {
+        return n.getStatus();
+      }
+      if (System.nanoTime() > deadline || !serve.isAlive()) {
+        throw new IllegalStateException("agent did not reach '" + what + "'; status "
+            + (n == null ? "(no object)" : n.getStatus() == null ? "(none)" : n.getStatus().getMessage())
+            + "; see " + log);
+      }
+      Thread.sleep(20);
+    }
+  }
+
+  /** What the kubelet does when admitting a pod, as fast as one client can. */
+  private void allocate(UnixSocketTransport transport, Path socket, List<String> ids) {
+    ManagedChannel channel = transport.channel(socket);
+    try {
+      DevicePluginGrpc.DevicePluginBlockingStub stub = DevicePluginGrpc.newBlockingStub(channel);
+      for (int i = 0; i < allocations; i++) {
+        stub.withDeadlineAfter(5, TimeUnit.SECONDS).allocate(AllocateRequest.newBuilder()
+            .addContainerRequests(ContainerAllocateRequest.newBuilder().addDevicesIds(ids.get(i % ids.size())))
+            .build());
+      }
+    } finally {
+      channel.shutdownNow();
+    }
+  }
+
+  /** One INFO line per status write (NodeStatusRecorder). */
+  private static int statusWrites(Path log) throws IOException {
+    return (int) Files.readAllLines(log).stream().filter(l -> l.contains(": status written: ")).count();
+  }
+
+  private static double memory(long pid, String field) throws IOException {
     for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
-      if (line.startsWith("VmRSS:")) {
+      if (line.startsWith(field + ":")) {
         return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
       }
     }
-    throw new java.io.IOException("/proc/" + pid + "/status has no VmRSS line");
+    throw new IOException("/proc/" + pid + "/status has no " + field + " line");
   }
 }

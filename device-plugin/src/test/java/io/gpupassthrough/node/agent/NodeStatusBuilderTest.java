@@ -7,12 +7,17 @@ import io.gpupassthrough.api.v1alpha1.ConsoleConflictStatus.Action;
 import io.gpupassthrough.api.v1alpha1.DeviceHealth;
 import io.gpupassthrough.api.v1alpha1.DeviceStatus;
 import io.gpupassthrough.api.v1alpha1.GpuPassthroughNodeStatus;
+import io.gpupassthrough.api.v1alpha1.KubeletRegistration;
 import io.gpupassthrough.api.v1alpha1.Reason;
 import io.gpupassthrough.api.v1alpha1.RestoreResult;
 import io.gpupassthrough.node.aperture.Conflict;
 import io.gpupassthrough.node.aperture.ConflictKind;
 import io.gpupassthrough.node.host.PciAddress;
+import io.gpupassthrough.node.plugin.KubeletConnection.Registration;
+import io.gpupassthrough.node.plugin.KubeletConnection.State;
 import io.gpupassthrough.node.plugin.ResourceName;
+import java.nio.file.Path;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -24,6 +29,14 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 class NodeStatusBuilderTest {
   private static final String GPU = "0000:01:00.0";
+  private static final ResourceName A10 = ResourceName.parse("nvidia.com/GA102GL_A10");
+  private static final Instant AT = Instant.parse("2025-01-02T03:04:05Z");
+  private static final Map<ResourceName, Registration> REGISTERED = plugin(State.REGISTERED, true, "endpoint x.sock");
+
+  private static Map<ResourceName, Registration> plugin(State state, boolean serving, String detail) {
+    return Map.of(A10, new Registration(A10, Path.of("/plugins/gpupt-a10.sock"), state, serving, detail,
+        state == State.REGISTERED ? Optional.of(AT) : Optional.empty(), true));
+  }
 
   private static DeviceReport verified(String address, String owner) {
     return new DeviceReport(PciAddress.parse(address),
@@ -64,7 +77,7 @@ class NodeStatusBuilderTest {
   @MethodSource("devices")
   void deviceStatusSaysWhetherItIsAdvertisedAndWhyNot(String name, DeviceReport report,
       Map<String, String> problems, boolean advertised, DeviceHealth health, Reason reason) {
-    GpuPassthroughNodeStatus s = NodeStatusBuilder.build(pass(report), problems);
+    GpuPassthroughNodeStatus s = NodeStatusBuilder.build(pass(report), problems, REGISTERED);
 
     DeviceStatus d = s.getDevices().get(0);
     assertThat(d.getAdvertised()).isEqualTo(advertised);
@@ -80,9 +93,67 @@ class NodeStatusBuilderTest {
     }
   }
 
+  static Stream<Arguments> kubeletStates() {
+    return Stream.of(
+        Arguments.of("registered: advertised, with the time of the registration", REGISTERED,
+            KubeletRegistration.REGISTERED, true, "2025-01-02T03:04:05Z", "bound to vfio-pci and verified"),
+        Arguments.of("served but no kubelet.sock: not advertised, Serving",
+            plugin(State.WAITING_FOR_KUBELET, true, "/plugins/kubelet.sock does not exist yet"),
+            KubeletRegistration.SERVING, false, null, "served on gpupt-a10.sock, but not registered with the"
+                + " kubelet: /plugins/kubelet.sock does not exist yet"),
+        Arguments.of("kubelet refused Register: not advertised, Refused",
+            plugin(State.REJECTED, true, "kubelet answered INVALID_ARGUMENT: bad name"),
+            KubeletRegistration.REFUSED, false, null, "kubelet refused to register nvidia.com/GA102GL_A10:"
+                + " kubelet answered INVALID_ARGUMENT: bad name"),
+        Arguments.of("registered state but the kubelet deleted the socket: serves nobody",
+            plugin(State.REGISTERED, false, "endpoint x.sock"),
+            KubeletRegistration.NOT_SERVING, false, null, "no device plugin serves nvidia.com/GA102GL_A10"),
+        Arguments.of("no plugin server for its resource yet: NotServing", Map.of(),
+            KubeletRegistration.NOT_SERVING, false, null, "no device plugin serves nvidia.com/GA102GL_A10 yet"));
+  }
+
+  /** Advertised means registered with the kubelet, not only served on a socket (issue 9, fix 6). */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("kubeletStates")
+  void advertisedOnlyWhenThePluginServingTheDeviceIsRegistered(String name,
+      Map<ResourceName, Registration> kubelet, KubeletRegistration expected, boolean advertised,
+      String registeredSince, String message) {
+    GpuPassthroughNodeStatus s = NodeStatusBuilder.build(pass(verified(GPU, "a")), Map.of(), kubelet);
+
+    DeviceStatus d = s.getDevices().get(0);
+    assertThat(d.getKubelet()).isEqualTo(expected);
+    assertThat(d.getAdvertised()).isEqualTo(advertised);
+    assertThat(d.getReason()).isEqualTo(advertised ? null : Reason.NOT_REGISTERED);
+    assertThat(d.getRegisteredSince()).isEqualTo(registeredSince);
+    assertThat(d.getMessage()).contains(message);
+    assertThat(d.getHealth()).isEqualTo(DeviceHealth.HEALTHY);
+    assertThat(s.getKubelet()).isEqualTo(expected);
+    assertThat(s.getDevicesReady()).isEqualTo(advertised ? 1 : 0);
+    assertThat(condition(s, "Ready").getReason()).isEqualTo(advertised ? "AllDevicesAdvertised" : "NotRegistered");
+  }
+
+  @Test
+  void nodeKubeletSummaryIsTheWorstOfTheServedDevices() {
+    ResourceName other = ResourceName.parse("example.com/big");
+    DeviceReport second = new DeviceReport(PciAddress.parse("0000:02:00.0"),
+        Optional.of(Claims.gpu("0000:02:00.0", 0x10de, 0x2236, 0x030200, 2)), List.of(), Optional.empty(), "b",
+        Optional.of(other), List.of(), true, Optional.empty(), "verified");
+    Map<ResourceName, Registration> mixed = new java.util.HashMap<>(REGISTERED);
+    mixed.put(other, new Registration(other, Path.of("/plugins/gpupt-big.sock"), State.WAITING_FOR_KUBELET, true,
+        "kubelet answered UNAVAILABLE", Optional.empty(), true));
+
+    GpuPassthroughNodeStatus s = NodeStatusBuilder.build(pass(verified(GPU, "a"), second,
+        blocked("0000:03:00.0", "a", Reason.NO_IOMMU, "no group")), Map.of(), mixed);
+
+    assertThat(s.getDevices()).extracting(DeviceStatus::getKubelet).containsExactly(
+        KubeletRegistration.REGISTERED, KubeletRegistration.SERVING, KubeletRegistration.NOT_SERVING);
+    assertThat(s.getKubelet()).isEqualTo(KubeletRegistration.SERVING);
+    assertThat(s.getDevicesReady()).isEqualTo(1);
+  }
+
   @Test
   void verifiedDeviceCarriesHostFactsAndConflictActions() {
-    DeviceStatus d = NodeStatusBuilder.build(pass(verified(GPU, "a")), Map.of()).getDevices().get(0);
+    DeviceStatus d = NodeStatusBuilder.build(pass(verified(GPU, "a")), Map.of(), REGISTERED).getDevices().get(0);
 
     assertThat(d.getVendor()).isEqualTo("10de");
     assertThat(d.getDevice()).isEqualTo("2236");
@@ -105,8 +176,8 @@ class NodeStatusBuilderTest {
   void sameInputsBuildEqualStatusesSoTheRecorderCanSkipTheWrite() {
     PassResult p = pass(verified(GPU, "a"), blocked("0000:02:00.0", "a", Reason.NO_IOMMU, "x"));
 
-    assertThat(NodeStatusBuilder.build(p, Map.of()))
-        .usingRecursiveComparison().isEqualTo(NodeStatusBuilder.build(p, Map.of()));
+    assertThat(NodeStatusBuilder.build(p, Map.of(), REGISTERED))
+        .usingRecursiveComparison().isEqualTo(NodeStatusBuilder.build(p, Map.of(), REGISTERED));
   }
 
   @Test
@@ -116,7 +187,7 @@ class NodeStatusBuilderTest {
         List.of(new ClaimMatch.InvalidClaim(0, Optional.of("bad"), "spec.claims[0] (owner bad).selector is missing")),
         Optional.empty());
 
-    GpuPassthroughNodeStatus s = NodeStatusBuilder.build(p, Map.of());
+    GpuPassthroughNodeStatus s = NodeStatusBuilder.build(p, Map.of(), REGISTERED);
 
     assertThat(s.getObservedGeneration()).isEqualTo(3);
     assertThat(condition(s, "Ready").getReason()).isEqualTo("InvalidSpec");
@@ -129,7 +200,7 @@ class NodeStatusBuilderTest {
 
   @Test
   void nothingClaimedIsReadyWithZeroCounts() {
-    GpuPassthroughNodeStatus s = NodeStatusBuilder.build(pass(), Map.of());
+    GpuPassthroughNodeStatus s = NodeStatusBuilder.build(pass(), Map.of(), Map.of());
 
     assertThat(s.getDevicesTotal()).isZero();
     assertThat(condition(s, "Ready").getStatus()).isEqualTo("True");

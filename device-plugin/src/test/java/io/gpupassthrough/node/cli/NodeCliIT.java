@@ -60,6 +60,28 @@ class NodeCliIT {
     assertThat(gpu.get("conflicts").get(0).get("kind").asText()).isEqualTo("vtconsole");
   }
 
+  /**
+   * qemu's secondary-vga and ich9-intel-hda behind a pcie-pci-bridge share one IOMMU group with the
+   * bridge (DESIGN §9): companions are what goes to vfio-pci with the GPU, so the bridge is not one;
+   * the whole group is still listed in iommuGroupMembers.
+   */
+  @Test
+  void scanCompanionsExcludeTheBridgeOfTheIommuGroup() throws Exception {
+    Run json = run("scan", "--host-root", fixture("gpu-hdmi-audio-group"), "-o", "json");
+    Run table = run("scan", "--host-root", fixture("gpu-hdmi-audio-group"));
+
+    JsonNode gpu = null;
+    for (JsonNode d : new ObjectMapper().readTree(json.out()).get("devices")) {
+      gpu = d.get("address").asText().equals("0000:01:01.0") ? d : gpu;
+    }
+    assertThat(gpu).isNotNull();
+    assertThat(gpu.get("iommuGroup").asInt()).isEqualTo(5);
+    assertThat(gpu.get("companions")).extracting(JsonNode::asText).containsExactly("0000:01:02.0");
+    assertThat(gpu.get("iommuGroupMembers")).extracting(JsonNode::asText)
+        .containsExactly("0000:00:03.0", "0000:01:01.0", "0000:01:02.0");
+    assertThat(table.out()).contains("5 (+0000:01:02.0) ").doesNotContain("0000:00:03.0");
+  }
+
   @Test
   void scanJsonMarksBlockedAndAdvertisableDevices() throws Exception {
     JsonNode noIommu = new ObjectMapper().readTree(

@@ -38,9 +38,9 @@ import java.util.stream.Stream;
  * then follows its ListAndWatch stream. {@link #restart()} does what a kubelet restart does to the
  * directory: removes every socket, then creates kubelet.sock again.
  */
-final class FakeKubelet implements AutoCloseable {
+public final class FakeKubelet implements AutoCloseable {
   /** One Register call as the kubelet saw it, with the options it read back from the plugin. */
-  record Registration(RegisterRequest request, DevicePluginOptions optionsFromCallback) {}
+  public record Registration(RegisterRequest request, DevicePluginOptions optionsFromCallback) {}
 
   private final Path dir;
   private final EventLoopGroup loop = new EpollEventLoopGroup(1);
@@ -51,15 +51,15 @@ final class FakeKubelet implements AutoCloseable {
   private volatile String rejectWith;
   private Server server;
 
-  FakeKubelet(Path dir) {
+  public FakeKubelet(Path dir) {
     this.dir = dir;
   }
 
-  Path socket() {
+  public Path socket() {
     return dir.resolve("kubelet.sock");
   }
 
-  FakeKubelet start() {
+  public FakeKubelet start() {
     try {
       server =
           NettyServerBuilder.forAddress(new DomainSocketAddress(socket().toString()))
@@ -76,30 +76,30 @@ final class FakeKubelet implements AutoCloseable {
   }
 
   /** Refuse further Register calls with this message (null: accept). */
-  void rejectRegistrations(String message) {
+  public void rejectRegistrations(String message) {
     this.rejectWith = message;
   }
 
-  List<Registration> registrations() {
+  public List<Registration> registrations() {
     return List.copyOf(registrations);
   }
 
   /** Errors that ended ListAndWatch streams (a restart ends them with UNAVAILABLE). */
-  List<String> streamErrors() {
+  public List<String> streamErrors() {
     return List.copyOf(streamErrors);
   }
 
   /** Every ListAndWatch message received for {@code resource}, across restarts. */
-  List<ListAndWatchResponse> updates(String resource) {
+  public List<ListAndWatchResponse> updates(String resource) {
     return List.copyOf(updates.getOrDefault(resource, List.of()));
   }
 
-  ListAndWatchResponse latest(String resource) {
+  public ListAndWatchResponse latest(String resource) {
     List<ListAndWatchResponse> all = updates(resource);
     return all.isEmpty() ? null : all.get(all.size() - 1);
   }
 
-  AllocateResponse allocate(String resource, List<String> ids) {
+  public AllocateResponse allocate(String resource, List<String> ids) {
     return DevicePluginGrpc.newBlockingStub(channels.get(resource))
         .withDeadlineAfter(5, TimeUnit.SECONDS)
         .allocate(
@@ -113,7 +113,7 @@ final class FakeKubelet implements AutoCloseable {
   }
 
   /** Stops serving and deletes kubelet.sock and every plugin socket, like a kubelet going down. */
-  void stopAndClearSockets() {
+  public void stopAndClearSockets() {
     stopServer();
     try (Stream<Path> files = Files.list(dir)) {
       for (Path f : files.filter(p -> p.getFileName().toString().endsWith(".sock")).toList()) {
@@ -125,7 +125,7 @@ final class FakeKubelet implements AutoCloseable {
   }
 
   /** A kubelet restart as the plugin sees it. */
-  void restart() {
+  public void restart() {
     stopAndClearSockets();
     start();
   }

@@ -17,6 +17,29 @@ public final class AgentManifests {
   public static final String MANAGER = "gpupt-operator";
   public static final String DEVICE_PLUGIN_DIR = "/var/lib/kubelet/device-plugins";
   public static final String HOST_ROOT = "/host";
+  /**
+   * The agent's state on the host (the record of original drivers, {@code SysfsPaths.stateDirectory()}
+   * under the host root): a hostPath, so a replaced pod (rollout, eviction, crash) still knows what
+   * to give back on restore. In the container's writable layer it would go with the pod.
+   */
+  public static final String STATE_DIR = "/var/lib/gpupassthrough";
+  public static final String PRIORITY_CLASS = "system-node-critical";
+  /*
+   * Memory from the measured peak RSS of the in-cluster agent (README, "Memory and priority"):
+   * 125.3 MiB (VmHWM) with the image's jvm.options and AppCDS archive, against the real
+   * kube-apiserver v1.28.7 as gpupt-node-agent, 8 GPUs adopted on vfio-pci, the real kubelet
+   * registering the plugin, after 40,000 Allocate calls and 10 spec changes (idle: 119.0 MiB);
+   * 125.5-125.7 MiB with the kubelet stand-in. Measured with
+   *   flock /tmp/gpupt-node.lock: up.sh; node.sh bench-node;
+   *   device-plugin/bench/agent-bench.sh --device-plugin-dir /var/lib/kubelet/device-plugins
+   *       --node-name bench-node --idle-seconds 30
+   * DESIGN §11 wants a quarter of the limit free: 125.7 / 0.75 = 168 MiB, so 192Mi (35% free at
+   * the peak). The heap (-Xmx64m) was at 32 MiB committed then; grown to its cap the agent would
+   * reach ~158 MiB, still under the limit. The request is the peak, so the scheduler reserves what
+   * the agent uses.
+   */
+  static final String MEMORY_REQUEST = "128Mi";
+  static final String MEMORY_LIMIT = "192Mi";
   static final Map<String, String> SELECTOR = Map.of("app.kubernetes.io/name", NAME);
 
   private AgentManifests() {}
@@ -41,6 +64,10 @@ public final class AgentManifests {
             .withNewMetadata().withLabels(labels()).endMetadata()
             .withNewSpec()
               .withServiceAccountName(NAME)
+              // The agent serves the device plugin for GPUs VMs hold; evicting or preempting it
+              // under node pressure would withdraw them. deploy/base/agent/priority-quota.yaml
+              // admits the class in this namespace where the cluster limits it to quota holders.
+              .withPriorityClassName(PRIORITY_CLASS)
               .addNewToleration().withOperator("Exists").endToleration()
               .addNewContainer()
                 .withName("agent").withImage(image)
@@ -53,14 +80,15 @@ public final class AgentManifests {
                 // Writes to sysfs (unbind, driver_override, vtconsole bind) need a privileged container.
                 .withNewSecurityContext().withPrivileged(true).endSecurityContext()
                 .withNewResources()
-                  .addToRequests("cpu", new Quantity("10m")).addToRequests("memory", new Quantity("64Mi"))
-                  .addToLimits("memory", new Quantity("128Mi"))
+                  .addToRequests("cpu", new Quantity("10m")).addToRequests("memory", new Quantity(MEMORY_REQUEST))
+                  .addToLimits("memory", new Quantity(MEMORY_LIMIT))
                 .endResources()
                 .addNewVolumeMount().withName("host-sys").withMountPath(HOST_ROOT + "/sys").endVolumeMount()
                 .addNewVolumeMount().withName("host-dev").withMountPath(HOST_ROOT + "/dev").endVolumeMount()
                 .addNewVolumeMount().withName("host-proc").withMountPath(HOST_ROOT + "/proc").withReadOnly(true)
                     .endVolumeMount()
                 .addNewVolumeMount().withName("device-plugins").withMountPath(DEVICE_PLUGIN_DIR).endVolumeMount()
+                .addNewVolumeMount().withName("state").withMountPath(HOST_ROOT + STATE_DIR).endVolumeMount()
               .endContainer()
               .addNewVolume().withName("host-sys").withNewHostPath().withPath("/sys").withType("Directory")
                   .endHostPath().endVolume()
@@ -69,6 +97,8 @@ public final class AgentManifests {
               .addNewVolume().withName("host-proc").withNewHostPath().withPath("/proc").withType("Directory")
                   .endHostPath().endVolume()
               .addNewVolume().withName("device-plugins").withNewHostPath().withPath(DEVICE_PLUGIN_DIR)
+                  .withType("DirectoryOrCreate").endHostPath().endVolume()
+              .addNewVolume().withName("state").withNewHostPath().withPath(STATE_DIR)
                   .withType("DirectoryOrCreate").endHostPath().endVolume()
             .endSpec()
           .endTemplate()

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.NodeSelectorTerm;
 import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.Quantity;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
@@ -28,11 +29,50 @@ class AgentManifestsTest {
     Map<String, String> hostPaths = pod.getVolumes().stream()
         .collect(Collectors.toMap(v -> v.getName(), v -> v.getHostPath().getPath()));
     assertThat(mounts).containsExactlyInAnyOrderEntriesOf(Map.of("host-sys", "/host/sys", "host-dev", "/host/dev",
-        "host-proc", "/host/proc", "device-plugins", "/var/lib/kubelet/device-plugins"));
+        "host-proc", "/host/proc", "device-plugins", "/var/lib/kubelet/device-plugins",
+        "state", "/host/var/lib/gpupassthrough"));
     assertThat(hostPaths).containsExactlyInAnyOrderEntriesOf(Map.of("host-sys", "/sys", "host-dev", "/dev",
-        "host-proc", "/proc", "device-plugins", "/var/lib/kubelet/device-plugins"));
+        "host-proc", "/proc", "device-plugins", "/var/lib/kubelet/device-plugins", "state", "/var/lib/gpupassthrough"));
     assertThat(pod.getAffinity()).as("no terms: every node").isNull();
     assertThat(pod.getServiceAccountName()).isEqualTo(AgentManifests.NAME);
+  }
+
+  /**
+   * The record of original drivers ({@code <host-root>/var/lib/gpupassthrough/original-drivers.json})
+   * must outlive the pod: the host's directory, created on first use, mounted where the agent
+   * writes under its host root.
+   */
+  @Test
+  void originalDriverRecordLivesOnTheHostNotInThePod() {
+    PodSpec pod = AgentManifests.daemonSet("gpu-passthrough", "img:1", List.of()).getSpec().getTemplate().getSpec();
+
+    assertThat(pod.getVolumes()).filteredOn(v -> v.getName().equals("state")).singleElement().satisfies(v -> {
+      assertThat(v.getHostPath().getPath()).isEqualTo("/var/lib/gpupassthrough");
+      assertThat(v.getHostPath().getType()).isEqualTo("DirectoryOrCreate");
+    });
+    assertThat(pod.getContainers().get(0).getVolumeMounts()).filteredOn(m -> m.getName().equals("state"))
+        .singleElement().satisfies(m -> {
+          assertThat(m.getMountPath()).isEqualTo(AgentManifests.HOST_ROOT + "/var/lib/gpupassthrough");
+          assertThat(m.getReadOnly()).isNotEqualTo(Boolean.TRUE);
+        });
+  }
+
+  /**
+   * Issue 9, fix 8: the agent serves the devices VMs hold, so it is node-critical, and its limit
+   * leaves a quarter free above the peak RSS measured against the real API server (125.7 MiB,
+   * README "Memory and priority"); 128Mi OOM-killed an agent that idles at 117-119 MiB.
+   */
+  @Test
+  void agentIsNodeCriticalAndItsMemoryLimitLeavesAQuarterFreeAboveTheMeasuredPeak() {
+    PodSpec pod = AgentManifests.daemonSet("gpu-passthrough", "img:1", List.of()).getSpec().getTemplate().getSpec();
+    var resources = pod.getContainers().get(0).getResources();
+    double measuredPeakMiB = 125.7;
+
+    assertThat(pod.getPriorityClassName()).isEqualTo("system-node-critical");
+    double limitMiB = Quantity.getAmountInBytes(resources.getLimits().get("memory")).doubleValue() / (1 << 20);
+    double requestMiB = Quantity.getAmountInBytes(resources.getRequests().get("memory")).doubleValue() / (1 << 20);
+    assertThat(measuredPeakMiB).isLessThanOrEqualTo(0.75 * limitMiB);
+    assertThat(requestMiB).isGreaterThanOrEqualTo(measuredPeakMiB).isLessThanOrEqualTo(limitMiB);
   }
 
   @Test

@@ -57,6 +57,12 @@ class StatusAggregatorTest {
             List.of(),
             Map.of("Ready", "False/NoIommu", "Progressing", "False/AllNodesSynced",
                 "Degraded", "True/NoIommu", "Conflict", "False/NoConflict"), new int[] {2, 1, 1, 1}),
+        // advertised means registered with the kubelet: a device only served on a socket is not counted
+        Arguments.of("a node whose kubelet has not registered the plugin",
+            List.of(ready("a", 1), new NodeReport("b", true, true, List.of(dev("0000:01:00.0", false, Reason.NOT_REGISTERED)))),
+            List.of(),
+            Map.of("Ready", "False/NotRegistered", "Progressing", "False/AllNodesSynced",
+                "Degraded", "True/NotRegistered", "Conflict", "False/NoConflict"), new int[] {2, 1, 1, 1}),
         Arguments.of("mixed blocked reasons",
             List.of(new NodeReport("b", true, true, List.of(dev("0000:01:00.0", false, Reason.NO_IOMMU),
                 dev("0000:02:00.0", false, Reason.CONSOLE_CONFLICT)))),

@@ -402,10 +402,11 @@ class InCluster:
             return "(no pod)"
         m = pod["metadata"]
         d = Path("/var/log/pods", f"{m['namespace']}_{m['name']}_{m['uid']}", container)
+        # One file per container start (0.log, 1.log, ...): a restarted container's new file may still be empty.
         logs = sorted(d.glob("*.log"), key=lambda p: p.stat().st_mtime) if d.is_dir() else []
         if not logs:
             return f"(no log in {d})"
-        lines = [l.split(" ", 3)[-1] for l in logs[-1].read_text(errors="replace").splitlines()]
+        lines = [l.split(" ", 3)[-1] for f in logs for l in f.read_text(errors="replace").splitlines()]
         return "\n".join(l for l in lines if not l.lstrip().startswith("at "))[-3000:]
 
     def kubelet_stats(self) -> dict[tuple[str, str], dict]:

@@ -237,7 +237,7 @@ class ClusterE2e:
                     f"group; {ADOPTED} (+{ADOPTED_AUDIO}) already on vfio-pci")
         self.r.note("agent args from the DaemonSet: " + " ".join(args))
         self._port_free(9464, "the agent's metrics port (serve --metrics-port default)")
-        # MALLOC_ARENA_MAX as the agent image sets it (deploy/images/node-agent/Dockerfile).
+        # MALLOC_ARENA_MAX as the agent image sets it (the Jib environment in device-plugin/pom.xml).
         env = {**env, "MALLOC_ARENA_MAX": "2"}
         cmd = [self.java, f"@{AGENT_JVM_OPTIONS}", "-jar", str(AGENT_JAR), *args]
         self.agent = self._supervise("agent", cmd, env, K8S_RUN / "agent.kubeconfig")

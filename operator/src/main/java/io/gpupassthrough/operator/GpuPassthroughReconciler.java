@@ -117,7 +117,7 @@ public class GpuPassthroughReconciler implements Reconciler<GpuPassthrough>, Cle
     kubevirt = new KubeVirtWatch(config.kubevirtNamespace());
     var kubevirtCrd = kubevirt.crdSource(context);
     cluster = new ClusterSync(
-        new AgentRollout(client, config.namespace(), config.agentImage(), daemonSets),
+        new AgentRollout(client, config.namespace(), config.agentImage(), daemonSets, config.agentPodOptions()),
         new NodeStateWriter(client, nodeStates, metrics),
         new KubeVirtPermissions(client, kubevirt, metrics));
     return List.of(nodeStates, nodes, daemonSets, kubevirtCrd);

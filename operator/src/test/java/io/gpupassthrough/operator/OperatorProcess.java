@@ -81,29 +81,17 @@ final class OperatorProcess implements AutoCloseable {
     return new OperatorProcess(pb.start(), port, log, kubeconfig);
   }
 
-  /**
-   * The image's JVM flags: those between {@code java} and {@code -jar} in the ENTRYPOINT of
-   * deploy/images/operator/Dockerfile, or, where the image is built by Jib instead, in the
-   * {@code <entrypoint>} of operator/pom.xml.
-   */
+  /** The image's JVM flags: those between {@code java} and {@code -jar} in the Jib {@code <entrypoint>} of operator/pom.xml. */
   static List<String> jvmFlags() {
     try {
-      Path dockerfile = RealApiServer.repoRoot().resolve("deploy/images/operator/Dockerfile");
-      List<String> argv;
-      if (Files.isRegularFile(dockerfile)) {
-        String line = Files.readString(dockerfile).lines().filter(l -> l.startsWith("ENTRYPOINT")).findFirst()
-            .orElseThrow(() -> new IllegalStateException(dockerfile + " has no ENTRYPOINT"));
-        argv = Serialization.unmarshal(line.substring("ENTRYPOINT".length()).strip(), List.class);
-      } else {
-        String pom = Files.readString(RealApiServer.repoRoot().resolve("operator/pom.xml"));
-        int from = pom.indexOf("<entrypoint>");
-        if (from < 0) {
-          throw new IllegalStateException("neither " + dockerfile + " nor an <entrypoint> in operator/pom.xml");
-        }
-        String entrypoint = pom.substring(from, pom.indexOf("</entrypoint>", from));
-        argv = java.util.regex.Pattern.compile("<arg>([^<]*)</arg>").matcher(entrypoint).results()
-            .map(m -> m.group(1).strip()).toList();
+      String pom = Files.readString(RealApiServer.repoRoot().resolve("operator/pom.xml"));
+      int from = pom.indexOf("<entrypoint>");
+      if (from < 0) {
+        throw new IllegalStateException("operator/pom.xml has no Jib <entrypoint>");
       }
+      String entrypoint = pom.substring(from, pom.indexOf("</entrypoint>", from));
+      List<String> argv = java.util.regex.Pattern.compile("<arg>([^<]*)</arg>").matcher(entrypoint).results()
+          .map(m -> m.group(1).strip()).toList();
       return List.copyOf(argv.subList(1, argv.indexOf("-jar")));
     } catch (IOException e) {
       throw new UncheckedIOException(e);

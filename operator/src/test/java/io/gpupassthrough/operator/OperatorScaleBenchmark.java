@@ -32,7 +32,7 @@ import org.junit.jupiter.api.Test;
 /**
  * Scale benchmark on the real API server, not a test (README, cluster section, for the command).
  * 1,000 Nodes; the operator runs as its own process exactly as the image runs it ({@link
- * OperatorProcess}: the shaded jar, the Dockerfile's JVM flags, the Deployment's memory limit as the
+ * OperatorProcess}: the shaded jar, the image's JVM flags (Jib entrypoint), the Deployment's memory limit as the
  * JVM's RAM, its ServiceAccount's token under deploy/base's RBAC, leader election on); simulated
  * agents answer every node spec they see with a status PATCH of 8 GPUs with the agent's token.
  *

@@ -4,6 +4,7 @@ import io.fabric8.kubernetes.api.model.Node;
 import io.gpupassthrough.api.v1alpha1.GpuPassthroughNode;
 import io.gpupassthrough.operator.agent.AgentRollout;
 import io.gpupassthrough.operator.kubevirt.KubeVirtPermissions;
+import io.gpupassthrough.operator.kubevirt.KubeVirtView;
 import io.gpupassthrough.operator.nodes.NodeStateWriter;
 import io.gpupassthrough.operator.plan.ClusterPlan;
 import io.gpupassthrough.operator.plan.ClusterPlanner;
@@ -15,7 +16,7 @@ import java.util.function.Supplier;
 import java.util.stream.Collectors;
 
 /**
- * Observe → decide → act for everything shared between resources: the agent DaemonSet and RBAC,
+ * Observe → decide → act for everything shared between resources: the agent DaemonSet,
  * the per-node objects and the KubeVirt entries. One pass at a time (reconcilers of different
  * resources run in parallel, but they all write the same shared objects).
  */
@@ -37,15 +38,20 @@ final class ClusterSync {
     nodeStates.close();
   }
 
-  /** @param finished resources whose deletion is complete and must no longer count */
-  synchronized Result sync(Supplier<ClusterView> observe, Set<String> finished) {
+  /**
+   * @param observe the cluster as the informers see it
+   * @param observeKubeVirt KubeVirt as its watches see it (may start or stop a watch, hence under the lock)
+   * @param finished resources whose deletion is complete and must no longer count
+   */
+  synchronized Result sync(Supplier<ClusterView> observe, Supplier<KubeVirtView> observeKubeVirt, Set<String> finished) {
     ClusterView view = observe.get();
+    KubeVirtView kubeVirtView = observeKubeVirt.get();
     ClusterPlan plan = ClusterPlanner.plan(view, finished);
     agent.apply(plan.agentPlacement());
     Map<String, Node> nodes = view.nodes().stream()
         .collect(Collectors.toMap(n -> n.getMetadata().getName(), Function.identity()));
     Map<String, GpuPassthroughNode> after = nodeStates.apply(plan.nodeSpecs(), nodes);
-    KubeVirtPermissions.Outcome kv = kubevirt.apply(plan.permitted());
+    KubeVirtPermissions.Outcome kv = kubevirt.apply(plan.permitted(), kubeVirtView);
     return new Result(plan, after, kv);
   }
 }

@@ -6,9 +6,14 @@ import java.util.Map;
 
 /**
  * A JSON Patch (RFC 6902) that replaces one top-level field wholesale: {@code add} on an existing
- * member replaces it, and creates it when absent. Used for {@code status} and {@code spec} instead
- * of a merge patch because the operator owns those fields entirely, and because the fabric8 mock
- * server appends to lists on a merge patch where a real API server replaces them.
+ * member replaces it, and creates it when absent. Used for the {@code status} of GpuPassthrough and
+ * the {@code spec} of GpuPassthroughNode, which the operator owns entirely. On a real API server a
+ * JSON merge patch would also replace lists, but it keeps every member the new value leaves out (our
+ * serializer drops nulls), so a field the operator stops writing, e.g. a RestoreRequest's addresses,
+ * would linger; replacement says exactly "this is the whole field now". It carries no
+ * resourceVersion, so it never conflicts with the agent's status writes. (It was first chosen because
+ * the fabric8 mock server appends to lists on a merge patch; on the real server the reason above
+ * is the one that holds.)
  */
 public final class FieldReplacement {
   private FieldReplacement() {}

@@ -12,10 +12,12 @@ import io.gpupassthrough.api.v1alpha1.RestoreRequest;
 import io.gpupassthrough.operator.agent.AgentManifests;
 import io.gpupassthrough.operator.agent.AgentRollout;
 import io.gpupassthrough.operator.kubevirt.KubeVirtPermissions;
+import io.gpupassthrough.operator.kubevirt.KubeVirtWatch;
 import io.gpupassthrough.operator.metrics.OperatorMetrics;
 import io.gpupassthrough.operator.nodes.NodeStateWriter;
 import io.gpupassthrough.operator.plan.ClusterView;
 import io.gpupassthrough.operator.status.EventRecorder;
+import io.gpupassthrough.operator.status.KubeVirtStanding;
 import io.gpupassthrough.operator.status.NodeReports;
 import io.gpupassthrough.operator.status.StatusAggregator;
 import io.gpupassthrough.operator.status.StatusRecorder;
@@ -50,9 +52,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Reconciles {@code GpuPassthrough}: syncs the shared objects every resource contributes to (agent
- * DaemonSet and RBAC, {@code GpuPassthroughNode} per node, KubeVirt entries), then records this
- * resource's status. Node-state changes reach the resources named in them; Node and DaemonSet
- * changes reach every resource. As a {@link Cleaner} it holds a finalizer for the restore flow.
+ * DaemonSet, {@code GpuPassthroughNode} per node, KubeVirt entries), then records this resource's
+ * status. Node-state changes reach the resources named in them; Node, DaemonSet and KubeVirt
+ * changes (its CRD and CR, see {@link KubeVirtWatch}) reach every resource. As a {@link Cleaner} it
+ * holds a finalizer for the restore flow.
  */
 @ControllerConfiguration(
     name = "gpupassthrough",
@@ -73,6 +76,7 @@ public class GpuPassthroughReconciler implements Reconciler<GpuPassthrough>, Cle
   private final StatusRecorder statusRecorder;
   private InformerEventSource<GpuPassthroughNode, GpuPassthrough> nodeStates;
   private InformerEventSource<Node, GpuPassthrough> nodes;
+  private KubeVirtWatch kubevirt;
   private ClusterSync cluster;
 
   public GpuPassthroughReconciler(KubernetesClient client, OperatorConfig config, Clock clock, OperatorMetrics metrics) {
@@ -80,7 +84,7 @@ public class GpuPassthroughReconciler implements Reconciler<GpuPassthrough>, Cle
     this.config = config;
     this.clock = clock;
     this.metrics = metrics;
-    this.events = new EventRecorder(client, config.namespace(), clock);
+    this.events = new EventRecorder(client, clock);
     this.statusRecorder = new StatusRecorder(client, events, metrics, clock);
   }
 
@@ -110,17 +114,19 @@ public class GpuPassthroughReconciler implements Reconciler<GpuPassthrough>, Cle
             .withSecondaryToPrimaryMapper(d -> all(primaries))
             .build(),
         context);
+    kubevirt = new KubeVirtWatch(config.kubevirtNamespace());
+    var kubevirtCrd = kubevirt.crdSource(context);
     cluster = new ClusterSync(
-        new AgentRollout(client, config.namespace(), config.agentImage(), daemonSets),
+        new AgentRollout(client, config.namespace(), config.agentImage(), daemonSets, config.agentPodOptions()),
         new NodeStateWriter(client, nodeStates, metrics),
-        new KubeVirtPermissions(client, config.kubevirtNamespace(), clock, metrics));
-    return List.of(nodeStates, nodes, daemonSets);
+        new KubeVirtPermissions(client, kubevirt, metrics));
+    return List.of(nodeStates, nodes, daemonSets, kubevirtCrd);
   }
 
   @Override
   public UpdateControl<GpuPassthrough> reconcile(GpuPassthrough resource, Context<GpuPassthrough> context) {
     return metrics.reconcile().record(() -> {
-      ClusterSync.Result r = cluster.sync(() -> observe(context), Set.of());
+      ClusterSync.Result r = sync(context, Set.of());
       String name = resource.getMetadata().getName();
       GpuPassthroughStatus status = StatusAggregator.aggregate(
           resource.getMetadata().getGeneration(),
@@ -128,6 +134,7 @@ public class GpuPassthroughReconciler implements Reconciler<GpuPassthrough>, Cle
           Optional.ofNullable(r.plan().invalid().get(name)),
           NodeReports.forResource(name, r.plan(), r.nodeStates()),
           r.plan().conflicts(name),
+          KubeVirtStanding.of(permitsKubeVirt(resource), r.kubevirt()),
           clock.instant());
       UpdateControl<GpuPassthrough> done = UpdateControl.noUpdate();
       statusRecorder.record(resource, status).ifPresent(wait -> done.rescheduleAfter(Math.max(1, wait.toMillis())));
@@ -164,7 +171,7 @@ public class GpuPassthroughReconciler implements Reconciler<GpuPassthrough>, Cle
     if (!restore) {
       return finish(resource, context);
     }
-    ClusterSync.Result r = cluster.sync(() -> observe(context), Set.of());
+    ClusterSync.Result r = sync(context, Set.of());
     List<String> pending = NodeReports.restorePending(name, r.plan(), r.nodeStates());
     List<String> failed = NodeReports.restoreFailures(name, r.plan(), r.nodeStates());
     if (pending.isEmpty()) {
@@ -195,9 +202,19 @@ public class GpuPassthroughReconciler implements Reconciler<GpuPassthrough>, Cle
   }
 
   private DeleteControl finish(GpuPassthrough resource, Context<GpuPassthrough> context) {
-    cluster.sync(() -> observe(context), Set.of(resource.getMetadata().getName()));
+    sync(context, Set.of(resource.getMetadata().getName()));
     statusRecorder.forget(resource);
     return DeleteControl.defaultDelete();
+  }
+
+  private ClusterSync.Result sync(Context<GpuPassthrough> context, Set<String> finished) {
+    return cluster.sync(() -> observe(context), () -> kubevirt.follow(context.eventSourceRetriever()), finished);
+  }
+
+  /** {@code spec.kubevirt.permit}, true unless the admin set it false (the schema defaults it). */
+  static boolean permitsKubeVirt(GpuPassthrough g) {
+    return g.getSpec() == null || g.getSpec().getKubevirt() == null
+        || !Boolean.FALSE.equals(g.getSpec().getKubevirt().getPermit());
   }
 
   private ClusterView observe(Context<GpuPassthrough> context) {

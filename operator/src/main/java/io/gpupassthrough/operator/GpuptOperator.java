@@ -23,17 +23,26 @@ public final class GpuptOperator implements AutoCloseable {
   private final ProbeServer probes;
   private final OperatorMetrics metrics;
   private final GpuPassthroughReconciler reconciler;
+  private final Runnable leaseLost;
   private volatile boolean closing;
 
-  /** Builds and starts the operator against {@code client}. */
+  /** Builds and starts the operator against {@code client}; losing the Lease ends the process. */
   public GpuptOperator(KubernetesClient client, OperatorConfig config, Clock clock, PrometheusMeterRegistry registry)
       throws IOException {
+    this(client, config, clock, registry, () -> System.exit(1));
+  }
+
+  /** @param leaseLost run when the Lease is lost while running (tests record it instead of exiting) */
+  GpuptOperator(KubernetesClient client, OperatorConfig config, Clock clock, PrometheusMeterRegistry registry,
+      Runnable leaseLost) throws IOException {
+    this.leaseLost = leaseLost;
     this.metrics = new OperatorMetrics(registry);
     this.operator = new Operator(o -> {
       o.withKubernetesClient(client)
           .withCloseClientOnStop(false)
-          // No server-side apply: the fabric8 mock server cannot do it, and the operator's
-          // writes (merge patches of status and node specs) do not need field ownership.
+          // No server-side apply: the operator is the only writer of what it writes (the status of
+          // GpuPassthrough, the spec of GpuPassthroughNode, replaced whole by FieldReplacement), so
+          // field ownership would buy nothing, and JOSDK's finalizer patch stays a plain patch.
           .withSSABasedCreateUpdateMatchForDependentResources(false)
           .withUseSSAToPatchPrimaryResource(false)
           // Controller-level meters only: per-resource meters would grow with every GpuPassthrough.
@@ -65,7 +74,7 @@ public final class GpuptOperator implements AutoCloseable {
           if (!closing) {
             LOG.error("lost the Lease {}/{}; exiting so only the new leader reconciles", config.namespace(),
                 OperatorConfig.LEASE_NAME);
-            System.exit(1);
+            leaseLost.run();
           }
         },
         leader -> LOG.info("leader is {}", leader));

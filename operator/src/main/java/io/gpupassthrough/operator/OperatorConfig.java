@@ -1,14 +1,17 @@
 package io.gpupassthrough.operator;
 
+import io.gpupassthrough.operator.agent.AgentPodOptions;
 import java.time.Duration;
 import java.time.format.DateTimeParseException;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Every knob of the operator, with its environment variable and default, in one place. The
  * Deployment in {@code deploy/base} sets these; anything unset takes the default below.
  *
- * @param namespace where the agent DaemonSet, its ServiceAccount, Events and the leader lease live
+ * @param namespace where the agent DaemonSet, its ServiceAccount and the leader lease live (Events
+ *     about GpuPassthrough, a cluster-scoped kind, live in {@code default})
  * @param agentImage node-agent image the DaemonSet runs
  * @param kubevirtNamespace where the KubeVirt CR lives (KubeVirt installs one, usually
  *     {@code kubevirt/kubevirt})
@@ -16,6 +19,12 @@ import java.util.Map;
  *     finalizer is removed anyway (a dead node must not block deletion forever) with a Warning Event
  * @param probePort port of {@code /healthz}, {@code /readyz} and {@code /metrics}
  * @param leaderElection take a Lease before reconciling (off only for tests and single-replica dev)
+ * @param agentSimulatedHost test mode only ({@code GPUPT_AGENT_SIMULATED_HOST}, deploy/overlays/simulated-host):
+ *     an absolute directory on the nodes holding a simulated host root, which the agent pods use instead of the
+ *     node's /sys, /dev and /proc, with {@code serve --simulated-kernel} (agent.SimulatedHostAgent)
+ * @param agentEnvFrom {@code GPUPT_AGENT_ENV_FROM}: a ConfigMap in {@code namespace} whose keys become environment
+ *     variables of the agent container, for API client settings a cluster does not give pods by itself (the test
+ *     control plane's CA in deploy/overlays/simulated-host)
  */
 public record OperatorConfig(
     String namespace,
@@ -23,10 +32,20 @@ public record OperatorConfig(
     String kubevirtNamespace,
     Duration restoreTimeout,
     int probePort,
-    boolean leaderElection) {
+    boolean leaderElection,
+    Optional<String> agentSimulatedHost,
+    Optional<String> agentEnvFrom) {
 
   public static final String LEASE_NAME = "gpupt-operator";
-  public static final String DEFAULT_AGENT_IMAGE = "ghcr.io/gpu-passthrough/gpupt-node:0.1.0";
+  /** The agent image of this build (the project version); the Deployment in deploy/base sets the same one. */
+  public static final String DEFAULT_AGENT_IMAGE = ImageNames.AGENT;
+
+  /** A production configuration: the agent on the nodes' own host. */
+  public OperatorConfig(String namespace, String agentImage, String kubevirtNamespace, Duration restoreTimeout,
+      int probePort, boolean leaderElection) {
+    this(namespace, agentImage, kubevirtNamespace, restoreTimeout, probePort, leaderElection, Optional.empty(),
+        Optional.empty());
+  }
 
   public static OperatorConfig defaults() {
     return fromEnv(Map.of());
@@ -40,11 +59,29 @@ public record OperatorConfig(
         env.getOrDefault("GPUPT_KUBEVIRT_NAMESPACE", "kubevirt"),
         duration(env, "GPUPT_RESTORE_TIMEOUT", "PT5M"),
         port(env, "GPUPT_PROBE_PORT", "8081"),
-        bool(env, "GPUPT_LEADER_ELECTION", "true"));
+        bool(env, "GPUPT_LEADER_ELECTION", "true"),
+        absolutePath(env, "GPUPT_AGENT_SIMULATED_HOST"),
+        Optional.ofNullable(env.get("GPUPT_AGENT_ENV_FROM")).filter(v -> !v.isEmpty()));
+  }
+
+  public AgentPodOptions agentPodOptions() {
+    return new AgentPodOptions(agentSimulatedHost, agentEnvFrom);
   }
 
   public OperatorConfig withRestoreTimeout(Duration timeout) {
-    return new OperatorConfig(namespace, agentImage, kubevirtNamespace, timeout, probePort, leaderElection);
+    return new OperatorConfig(namespace, agentImage, kubevirtNamespace, timeout, probePort, leaderElection,
+        agentSimulatedHost, agentEnvFrom);
+  }
+
+  private static Optional<String> absolutePath(Map<String, String> env, String key) {
+    String v = env.get(key);
+    if (v == null || v.isEmpty()) {
+      return Optional.empty();
+    }
+    if (!v.startsWith("/")) {
+      throw new IllegalArgumentException(key + "='" + v + "' is not an absolute path on the nodes");
+    }
+    return Optional.of(v);
   }
 
   private static Duration duration(Map<String, String> env, String key, String def) {

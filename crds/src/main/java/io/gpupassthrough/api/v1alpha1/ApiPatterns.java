@@ -2,7 +2,8 @@ package io.gpupassthrough.api.v1alpha1;
 
 /**
  * The textual formats of the API, in one place: the CRD schema (through the {@code @Pattern}
- * annotations) and the operator's own validation both use these constants.
+ * annotations) and the operator's own validation both use these constants. Extended resource
+ * names have their own rule, {@link ResourceNameRule}.
  */
 public final class ApiPatterns {
   /** A PCI address as sysfs names it: domain:bus:device.function, lower-case hex. */
@@ -14,14 +15,6 @@ public final class ApiPatterns {
   /** A PCI base class and subclass, four lower-case hex digits ({@code 0300} VGA, {@code 0302} 3D). */
   public static final String PCI_CLASS = "^[0-9a-f]{4}$";
 
-  /**
-   * An extended resource name: a DNS-subdomain prefix, a slash, and a name of at most 63
-   * characters (the kubelet rejects anything else at registration).
-   */
-  public static final String RESOURCE_NAME =
-      "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
-          + "/[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$";
-
   /*
    * Bounds on every list and string of the specs. A real API server estimates the cost of each CEL
    * rule from these; under an unbounded list it refuses the CRD ("estimated rule cost exceeds
@@ -30,9 +23,6 @@ public final class ApiPatterns {
 
   /** Longest Kubernetes object name (DNS subdomain), e.g. a GpuPassthrough's name. */
   public static final int MAX_NAME_LENGTH = 253;
-
-  /** Longest extended resource name: a 253-character prefix, a slash and a 63-character name. */
-  public static final int MAX_RESOURCE_NAME_LENGTH = 317;
 
   /** The longest of the fixed-width PCI formats ({@code 0000:01:00.0}). */
   public static final int MAX_PCI_STRING_LENGTH = 12;
@@ -60,8 +50,6 @@ public final class ApiPatterns {
 
   public static final String PCI_ID_EXAMPLE = "four lower-case hex digits without 0x, e.g. 10de";
   public static final String PCI_CLASS_EXAMPLE = "class and subclass as four lower-case hex digits, e.g. 0300";
-  public static final String RESOURCE_NAME_EXAMPLE =
-      "<dns-subdomain>/<name of at most 63 characters>, e.g. nvidia.com/GA102GL_A10";
 
   private ApiPatterns() {}
 }

@@ -3,6 +3,7 @@ package io.gpupassthrough.api.v1alpha1;
 import io.fabric8.generator.annotation.Pattern;
 import io.fabric8.generator.annotation.Required;
 import io.fabric8.generator.annotation.Size;
+import io.fabric8.generator.annotation.ValidationRule;
 import java.util.Objects;
 
 /**
@@ -18,8 +19,11 @@ public class DeviceClaim {
 
   @Required private DeviceSelector selector;
 
-  @Pattern(ApiPatterns.RESOURCE_NAME)
-  @Size(max = ApiPatterns.MAX_RESOURCE_NAME_LENGTH)
+  @Pattern(ResourceNameRule.PATTERN)
+  @Size(max = ResourceNameRule.MAX_LENGTH)
+  @ValidationRule(value = ResourceNameRule.CEL_NOT_NATIVE, message = ResourceNameRule.NOT_NATIVE_MESSAGE)
+  @ValidationRule(value = ResourceNameRule.CEL_NOT_QUOTA, message = ResourceNameRule.NOT_QUOTA_MESSAGE)
+  @ValidationRule(value = ResourceNameRule.CEL_DOMAIN_LENGTH, message = ResourceNameRule.DOMAIN_LENGTH_MESSAGE)
   private String resourceName;
 
   private ConsoleConflictPolicy consoleConflicts = ConsoleConflictPolicy.DETACH;

@@ -23,6 +23,8 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @AdditionalPrinterColumn(name = "Advertised", type = AdditionalPrinterColumn.Type.INTEGER,
     jsonPath = ".status.devicesAdvertised")
 @AdditionalPrinterColumn(name = "Blocked", type = AdditionalPrinterColumn.Type.INTEGER, jsonPath = ".status.devicesBlocked")
+@AdditionalPrinterColumn(name = "KubeVirt", type = AdditionalPrinterColumn.Type.STRING,
+    jsonPath = ".status.conditions[?(@.type==\"KubeVirtPermitted\")].reason")
 @AdditionalPrinterColumn(name = "Age", type = AdditionalPrinterColumn.Type.DATE, jsonPath = ".metadata.creationTimestamp")
 public class GpuPassthrough extends CustomResource<GpuPassthroughSpec, GpuPassthroughStatus> {
   public static final String GROUP = "gpupassthrough.io";

@@ -4,6 +4,7 @@ import io.fabric8.generator.annotation.Default;
 import io.fabric8.generator.annotation.Pattern;
 import io.fabric8.generator.annotation.Required;
 import io.fabric8.generator.annotation.Size;
+import io.fabric8.generator.annotation.ValidationRule;
 import io.fabric8.kubernetes.api.model.LabelSelector;
 
 /** What an admin asks for: which nodes, which devices, under which resource name and policy. */
@@ -12,8 +13,11 @@ public class GpuPassthroughSpec {
 
   @Required private DeviceSelector devices;
 
-  @Pattern(ApiPatterns.RESOURCE_NAME)
-  @Size(max = ApiPatterns.MAX_RESOURCE_NAME_LENGTH)
+  @Pattern(ResourceNameRule.PATTERN)
+  @Size(max = ResourceNameRule.MAX_LENGTH)
+  @ValidationRule(value = ResourceNameRule.CEL_NOT_NATIVE, message = ResourceNameRule.NOT_NATIVE_MESSAGE)
+  @ValidationRule(value = ResourceNameRule.CEL_NOT_QUOTA, message = ResourceNameRule.NOT_QUOTA_MESSAGE)
+  @ValidationRule(value = ResourceNameRule.CEL_DOMAIN_LENGTH, message = ResourceNameRule.DOMAIN_LENGTH_MESSAGE)
   private String resourceName;
 
   @Default("Detach")
@@ -25,6 +29,9 @@ public class GpuPassthroughSpec {
   @Default("true")
   private Boolean restoreOnDelete = Boolean.TRUE;
 
+  // An object default, so the server fills in kubevirt.permit too when the admin leaves kubevirt out
+  // (a default inside an absent object is never applied).
+  @Default("{}")
   private KubeVirtIntegration kubevirt = new KubeVirtIntegration();
 
   public GpuPassthroughSpec() {}

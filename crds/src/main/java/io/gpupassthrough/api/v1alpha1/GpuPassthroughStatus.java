@@ -8,7 +8,10 @@ import java.util.Objects;
 /**
  * The operator's summary over every matched node. Conditions: {@code Ready}, {@code Progressing}
  * (some node has not yet observed its current spec), {@code Degraded} (devices blocked, or an
- * invalid spec), {@code Conflict} (another, older resource claims the same devices on some node).
+ * invalid spec), {@code Conflict} (another, older resource claims the same devices on some node),
+ * {@code KubeVirtPermitted} (the devices are in KubeVirt's {@code permittedHostDevices}; when False,
+ * the reason says why: KubeVirt not installed, no KubeVirt CR in the operator's namespace for it, or
+ * {@code spec.kubevirt.permit: false}).
  */
 public class GpuPassthroughStatus {
   private Long observedGeneration;

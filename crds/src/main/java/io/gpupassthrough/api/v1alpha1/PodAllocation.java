@@ -16,7 +16,7 @@ public class PodAllocation {
   @Size(max = ApiPatterns.MAX_NAME_LENGTH)
   private String container;
 
-  @Size(max = ApiPatterns.MAX_RESOURCE_NAME_LENGTH)
+  @Size(max = ResourceNameRule.MAX_LENGTH)
   private String resourceName;
 
   public PodAllocation() {}

@@ -3,6 +3,7 @@ package io.gpupassthrough.api.testing;
 import io.fabric8.kubeapitest.KubeAPIServer;
 import io.fabric8.kubeapitest.KubeAPIServerConfigBuilder;
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
@@ -33,6 +34,8 @@ public final class RealApiServer implements AutoCloseable {
   private final KubeAPIServer server;
   private final String kubeconfig;
   private final List<KubernetesClient> clients = new ArrayList<>();
+  private final List<AutoCloseable> helpers = new ArrayList<>();
+  private Path kubeconfigFile;
 
   private RealApiServer(KubeAPIServer server) {
     this.server = server;
@@ -87,9 +90,109 @@ public final class RealApiServer implements AutoCloseable {
     return track(new KubernetesClientBuilder().withConfig(config).build());
   }
 
+  /**
+   * A client that is {@code system:serviceaccount:NAMESPACE:NAME} by its own bound token (TokenRequest
+   * API), as a pod of that ServiceAccount is: no impersonation, so no extra authorization checks per
+   * request (which is what benchmarks want; {@link #as} is the norm for tests).
+   */
+  public KubernetesClient withToken(String namespace, String serviceAccount) {
+    return track(new KubernetesClientBuilder()
+        .withConfig(Config.fromKubeconfig(kubeconfigYamlFor(namespace, serviceAccount))).build());
+  }
+
+  /** A kubeconfig holding a one-hour bound token of the ServiceAccount, for a client in another process. */
+  public String kubeconfigYamlFor(String namespace, String serviceAccount) {
+    String token = admin().serviceAccounts().inNamespace(namespace).withName(serviceAccount)
+        .tokenRequest(new TokenRequestBuilder().withNewSpec().withExpirationSeconds(3600L).endSpec().build())
+        .getStatus().getToken();
+    Config cluster = Config.fromKubeconfig(kubeconfig);
+    String ca = cluster.getCaCertData();
+    if (ca == null) {
+      try {
+        ca = java.util.Base64.getEncoder().encodeToString(Files.readAllBytes(Path.of(cluster.getCaCertFile())));
+      } catch (IOException e) {
+        throw new IllegalStateException("cannot read the API server's CA " + cluster.getCaCertFile(), e);
+      }
+    }
+    return String.join("\n",
+        "apiVersion: v1",
+        "kind: Config",
+        "clusters: [{name: test, cluster: {server: \"" + cluster.getMasterUrl() + "\", certificate-authority-data: "
+            + ca + "}}]",
+        "users: [{name: " + serviceAccount + ", user: {token: " + token + "}}]",
+        "contexts: [{name: test, context: {cluster: test, user: " + serviceAccount + "}}]",
+        "current-context: test",
+        "");
+  }
+
   /** A kubeconfig for a client in another process (admin). */
   public String kubeconfigYaml() {
     return kubeconfig;
+  }
+
+  /** The admin kubeconfig as a file (for kubectl and other processes), written once, removed on close. */
+  public synchronized Path kubeconfigFile() {
+    if (kubeconfigFile == null) {
+      try {
+        kubeconfigFile = Files.createTempFile("gpupt-admin-", ".kubeconfig");
+        Files.writeString(kubeconfigFile, kubeconfig, StandardCharsets.UTF_8);
+      } catch (IOException e) {
+        throw new IllegalStateException("cannot write the admin kubeconfig: " + e.getMessage(), e);
+      }
+    }
+    return kubeconfigFile;
+  }
+
+  /**
+   * Runs the machine's kubectl as the admin against this server and returns its stdout: what an
+   * admin sees, e.g. {@code kubectl describe gpt NAME}. Fails with kubectl's stderr on a non-zero exit.
+   */
+  public String kubectl(String... args) {
+    List<String> command = new ArrayList<>(List.of(kubectl(), "--kubeconfig", kubeconfigFile().toString()));
+    command.addAll(List.of(args));
+    try {
+      Process p = new ProcessBuilder(command).start();
+      byte[] out = p.getInputStream().readAllBytes();
+      String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+      if (p.waitFor() != 0) {
+        throw new IllegalStateException(String.join(" ", args) + " failed: " + err.strip());
+      }
+      return new String(out, StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot run kubectl: " + e.getMessage(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted running kubectl", e);
+    }
+  }
+
+  /**
+   * Starts kube-controller-manager's garbage collector against this server (stopped on close): for
+   * tests of owner-reference GC, which kube-api-test alone does not do.
+   */
+  public synchronized GarbageCollector startGarbageCollector() {
+    GarbageCollector gc = GarbageCollector.start(
+        binariesRoot().resolve("k8s").resolve(VERSION + "-linux-amd64"), kubeconfig);
+    helpers.add(gc);
+    return gc;
+  }
+
+  /**
+   * The environment for a fabric8 client in another process that acts as the ServiceAccount, as
+   * {@link #as} does in this one: the admin kubeconfig (written to {@code dir}) plus fabric8's
+   * impersonation variables (it ignores a kubeconfig's {@code as:}/{@code as-groups:}).
+   */
+  public Map<String, String> processEnvAs(Path dir, String namespace, String serviceAccount) {
+    try {
+      Path file = Files.writeString(dir.resolve("kubeconfig-" + serviceAccount), kubeconfig);
+      return Map.of(
+          "KUBECONFIG", file.toString(),
+          "KUBERNETES_IMPERSONATE_USERNAME", "system:serviceaccount:" + namespace + ":" + serviceAccount,
+          "KUBERNETES_IMPERSONATE_GROUP",
+          "system:serviceaccounts,system:serviceaccounts:" + namespace + ",system:authenticated");
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot write a kubeconfig to " + dir + ": " + e.getMessage(), e);
+    }
   }
 
   /**
@@ -111,7 +214,9 @@ public final class RealApiServer implements AutoCloseable {
     for (HasMetadata o : applied) {
       if (o.getKind().equals("CustomResourceDefinition")) {
         admin.apiextensions().v1().customResourceDefinitions().withName(o.getMetadata().getName())
-            .waitUntilCondition(c -> c.getStatus() != null && c.getStatus().getConditions().stream()
+            // A CRD just created may have a status without conditions yet.
+            .waitUntilCondition(c -> c != null && c.getStatus() != null && c.getStatus().getConditions() != null
+                && c.getStatus().getConditions().stream()
                 .anyMatch(k -> k.getType().equals("Established") && k.getStatus().equals("True")), 30, TimeUnit.SECONDS);
       }
     }
@@ -162,6 +267,23 @@ public final class RealApiServer implements AutoCloseable {
 
   @Override
   public void close() {
+    synchronized (this) {
+      for (AutoCloseable h : helpers) {
+        try {
+          h.close();
+        } catch (Exception e) {
+          // Best effort: the server is going away anyway.
+        }
+      }
+      helpers.clear();
+      if (kubeconfigFile != null) {
+        try {
+          Files.deleteIfExists(kubeconfigFile);
+        } catch (IOException e) {
+          // A temp file left behind is harmless.
+        }
+      }
+    }
     synchronized (clients) {
       clients.forEach(KubernetesClient::close);
       clients.clear();

@@ -79,6 +79,11 @@ final class ClaimedDevices implements DeviceInventory, DesiredState {
     held = Map.copyOf(unavailable);
   }
 
+  /** Why a device is held unallocatable now, if it is. */
+  synchronized Optional<String> heldBecause(String address) {
+    return Optional.ofNullable(held.get(address));
+  }
+
   /** The name a device is published under now, if it is. */
   synchronized Optional<ResourceName> resourceOf(String address) {
     return Optional.ofNullable(resources.get(address));

@@ -174,7 +174,10 @@ public final class InClusterAgent implements AutoCloseable {
       // cannot hand one out while it is checked for holders and unbound.
       Set<String> restoring = restoring(spec);
       Map<String, String> unavailable = new LinkedHashMap<>();
-      restoring.forEach(a -> unavailable.put(a, "being given back (restore requested); not allocatable"));
+      // A device whose restore already waits keeps its reason (no flip of its problem, and no
+      // ListAndWatch update, on every retry).
+      restoring.forEach(a -> unavailable.put(a,
+          claimed.heldBecause(a).orElse("being given back (restore requested); not allocatable")));
       claimed.hold(unavailable);
       plugin.advertiser().sync();
       PassResult result = pass.run(spec, generation, Map.copyOf(answered));

@@ -9,7 +9,7 @@ import java.nio.file.Path;
 import java.util.function.Consumer;
 import picocli.CommandLine.Option;
 
-/** Options shared by scan, prepare and restore: which host, and how chatty. */
+/** Options shared by scan, prepare, restore and serve: which host, and how chatty. */
 public final class HostOptions {
   @Option(names = "--host-root", required = true, paramLabel = "DIR",
       description = "Directory holding the host's sys/, proc/ and dev/: / on a node, the hostPath"
@@ -21,8 +21,9 @@ public final class HostOptions {
   boolean verbose;
 
   @Option(names = "--simulated-kernel",
-      description = "The host root was written by the simulated host builder (demo, tests):"
-          + " apply sysfs writes with the simulated kernel's semantics instead of plain file writes.")
+      description = "Test and demo mode, never on a real node: the host root is a directory"
+          + " written by the simulated host builder (demo, fixtures, the cluster e2e), and sysfs"
+          + " writes get the simulated kernel's semantics instead of plain file writes.")
   boolean simulatedKernel;
 
   /** Opens the host root, or fails with a message naming what is wrong with it. */

@@ -2,13 +2,13 @@ package io.gpupassthrough.node.cli;
 
 import io.gpupassthrough.node.agent.InClusterAgent;
 import io.gpupassthrough.node.host.DeadlineHostRoot;
-import io.gpupassthrough.node.host.FileSystemHostRoot;
 import io.gpupassthrough.node.host.HostRoot;
 import io.gpupassthrough.node.plugin.DesiredState;
 import io.gpupassthrough.node.plugin.HostDeviceInventory;
 import io.gpupassthrough.node.plugin.NodeAgent;
 import io.gpupassthrough.node.plugin.ServeConfig;
 import io.gpupassthrough.node.plugin.StandaloneDesiredState;
+import java.io.PrintWriter;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,14 +35,24 @@ import sun.misc.Signal;
     description = {
       "Serve the kubelet device-plugin API for the GPUs verified on vfio-pci.",
       "Without a cluster (no KUBERNETES_SERVICE_HOST, no kubeconfig) every verified GPU is"
-          + " advertised under its default resource name; --config may rename them."
-    })
+          + " advertised under its default resource name; --config may rename them.",
+      "In a cluster it watches this node's GpuPassthroughNode: prepares the GPUs it claims (detach"
+          + " the consoles in the way, bind the IOMMU group to vfio-pci, verify), adopts GPUs already"
+          + " verified on vfio-pci, advertises them, and gives them back on a restore request."
+          + " With --simulated-kernel (tests and demos only) it does all of that on a directory"
+          + " host root written by the simulated host builder."
+    },
+    footer = {"", "Examples:",
+      "  gpupt-node serve --host-root / --device-plugin-dir /var/lib/kubelet/device-plugins"
+          + " --node-name \"$NODE_NAME\"",
+      "  # test/demo: an agent whose host is a copy of a simulated fixture",
+      "  gpupt-node serve --host-root /tmp/host --simulated-kernel"
+          + " --device-plugin-dir /var/lib/kubelet/device-plugins --node-name node-1"})
 public final class ServeCommand implements Callable<Integer> {
   private static final Logger log = LoggerFactory.getLogger(ServeCommand.class);
 
-  @Option(names = "--host-root", required = true, paramLabel = "DIR",
-      description = "Directory holding the host's sys/, proc/ and dev/ (/ on a node).")
-  Path hostRoot;
+  /** --host-root, --verbose, and --simulated-kernel (the cluster e2e's agent on a directory host). */
+  @Mixin HostOptions host;
 
   @Option(names = "--device-plugin-dir", required = true, paramLabel = "DIR",
       description = "The kubelet's device-plugin directory (normally /var/lib/kubelet/device-plugins).")
@@ -95,10 +105,10 @@ public final class ServeCommand implements Callable<Integer> {
               + " (hostPath /var/lib/kubelet/device-plugins in the DaemonSet)");
       return 2;
     }
-    HostRoot host;
+    HostRoot hostRoot;
     ServeConfig serveConfig;
     try {
-      host = FileSystemHostRoot.open(hostRoot);
+      hostRoot = host.open(new PrintWriter(System.err, true));
       serveConfig = config == null ? ServeConfig.empty() : ServeConfig.read(config);
     } catch (RuntimeException e) {
       System.err.println("serve: " + e.getMessage());
@@ -118,12 +128,12 @@ public final class ServeCommand implements Callable<Integer> {
     if (inCluster()) {
       // In a cluster the node's GpuPassthroughNode says what to prepare and advertise (node.agent).
       // Only here does serve write sysfs: under the deadline, so no write can wedge the agent.
-      HostRoot writing = new DeadlineHostRoot(host, writes.deadline(line -> log.warn("node {}: {}", nodeName, line)));
+      HostRoot writing = new DeadlineHostRoot(hostRoot, writes.deadline(line -> log.warn("node {}: {}", nodeName, line)));
       return InClusterAgent.serve(writing, nodeName, settings,
           new InClusterAgent.Holders(holders.check(writing), Duration.ofSeconds(Math.max(0, holdersSeconds))), stop);
     }
     try (NodeAgent agent =
-        new NodeAgent(new HostDeviceInventory(host, Duration.ofSeconds(rescanSeconds)), desired, settings)) {
+        new NodeAgent(new HostDeviceInventory(hostRoot, Duration.ofSeconds(rescanSeconds)), desired, settings)) {
       agent.start();
       log.info(
           "node {}: serving device plugins in {}{}",

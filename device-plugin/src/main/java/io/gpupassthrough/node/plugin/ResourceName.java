@@ -1,5 +1,6 @@
 package io.gpupassthrough.node.plugin;
 
+import io.gpupassthrough.api.v1alpha1.ResourceNameRule;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -7,14 +8,13 @@ import java.util.HexFormat;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.regex.Pattern;
 
 /**
- * An extended resource name such as {@code nvidia.com/GA102GL_A10}, validated as Kubernetes
- * validates extended resources: {@code <DNS subdomain>/<name>}, name at most 63 characters of
- * {@code [A-Za-z0-9_.-]} starting and ending alphanumeric, not in the {@code kubernetes.io}
- * namespace. Every name derived from a resource name (default name, env var, socket file) is
- * built here and nowhere else.
+ * An extended resource name such as {@code nvidia.com/GA102GL_A10}, validated as the kubelet
+ * validates extended resources ({@link ResourceNameRule}, shared with the CRD and the operator):
+ * {@code <DNS subdomain>/<name>}, name at most 63 characters of {@code [A-Za-z0-9_.-]} starting and
+ * ending alphanumeric, nothing containing {@code kubernetes.io/}. Every name derived from a
+ * resource name (default name, env var, socket file) is built here and nowhere else.
  */
 public record ResourceName(String prefix, String name) {
 
@@ -24,10 +24,7 @@ public record ResourceName(String prefix, String name) {
   /** Env var prefix KubeVirt's virt-launcher looks for (pkg/util: ResourceNameToEnvVar). */
   public static final String ENV_PREFIX = "PCI_RESOURCE";
 
-  private static final int MAX_PREFIX = 253;
-  private static final int MAX_NAME = 63;
-  private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
-  private static final Pattern NAME = Pattern.compile("[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?");
+  private static final int MAX_NAME = ResourceNameRule.MAX_NAME_LENGTH;
 
   /** pci.ids vendor ID to the domain its extended resources are advertised under. */
   private static final Map<Integer, String> VENDOR_DOMAINS =
@@ -123,35 +120,9 @@ public record ResourceName(String prefix, String name) {
     }
   }
 
+  /** The kubelet's rule, kept once for the CRD, the operator and this agent. */
   private static String problem(String prefix, String name) {
-    if (prefix == null || prefix.isEmpty()) {
-      return "the vendor domain before '/' is empty";
-    }
-    if (prefix.length() > MAX_PREFIX) {
-      return "the vendor domain is longer than " + MAX_PREFIX + " characters";
-    }
-    for (String label : prefix.split("\\.", -1)) {
-      if (label.length() > 63 || !DNS_LABEL.matcher(label).matches()) {
-        return "the vendor domain '"
-            + prefix
-            + "' is not a DNS subdomain (lower-case letters, digits, '-', labels joined by '.')";
-      }
-    }
-    if (prefix.equals("kubernetes.io") || prefix.endsWith(".kubernetes.io")) {
-      return "the kubernetes.io domain is reserved; extended resources must use a vendor domain";
-    }
-    if (name == null || name.isEmpty()) {
-      return "the name after '/' is empty";
-    }
-    if (name.length() > MAX_NAME) {
-      return "the name is " + name.length() + " characters long; at most " + MAX_NAME + " are allowed";
-    }
-    if (!NAME.matcher(name).matches()) {
-      return "the name '"
-          + name
-          + "' may only contain letters, digits, '-', '_' and '.', and must start and end with a letter or digit";
-    }
-    return null;
+    return ResourceNameRule.problem(prefix, name).orElse(null);
   }
 
   @Override

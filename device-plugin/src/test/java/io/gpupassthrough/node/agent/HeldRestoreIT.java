@@ -190,10 +190,11 @@ class HeldRestoreIT {
     assertThat(driver(GPU)).contains("vfio-pci");
     assertThat(driver(AUDIO)).contains("vfio-pci");
     assertThat(writes).as("nothing unbound while it is held").isEmpty();
-    assertThat(listed(GPU)).as("listed, not allocatable").hasValueSatisfying(d -> {
-      assertThat(d.healthy()).isFalse();
-      assertThat(d.problem()).get().asString().contains("waiting for pod default/virt-launcher-vm1-x");
-    });
+    await().atMost(TIMEOUT).untilAsserted(() -> assertThat(listed(GPU)).as("listed, not allocatable")
+        .hasValueSatisfying(d -> {
+          assertThat(d.healthy()).isFalse();
+          assertThat(d.problem()).get().asString().contains("waiting for pod default/virt-launcher-vm1-x");
+        }));
 
     vmEnds();
 

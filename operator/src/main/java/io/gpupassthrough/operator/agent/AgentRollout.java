@@ -34,13 +34,20 @@ public final class AgentRollout {
   private final String namespace;
   private final String image;
   private final InformerEventSource<DaemonSet, GpuPassthrough> daemonSets;
+  private final AgentPodOptions options;
 
-  public AgentRollout(
-      KubernetesClient client, String namespace, String image, InformerEventSource<DaemonSet, GpuPassthrough> daemonSets) {
+  public AgentRollout(KubernetesClient client, String namespace, String image,
+      InformerEventSource<DaemonSet, GpuPassthrough> daemonSets, AgentPodOptions options) {
     this.client = client;
     this.namespace = namespace;
     this.image = image;
     this.daemonSets = daemonSets;
+    this.options = options;
+    options.simulatedHost().ifPresent(dir -> LOG.warn("test mode: agent pods use the simulated host root {} on "
+        + "each node (GPUPT_AGENT_SIMULATED_HOST) with {}, not the node's /sys, /dev and /proc", dir,
+        SimulatedHostAgent.FLAG));
+    options.envFrom().ifPresent(cm -> LOG.info("agent pods take environment variables from ConfigMap {}/{} "
+        + "(GPUPT_AGENT_ENV_FROM)", namespace, cm));
   }
 
   /** Not thread-safe: called under the cluster sync lock. */
@@ -55,6 +62,7 @@ public final class AgentRollout {
       return;
     }
     DaemonSet desired = AgentManifests.daemonSet(namespace, image, placement.get());
+    options.applyTo(desired);
     String hash = stamp(desired);
     String liveHash = live.map(d -> d.getMetadata().getAnnotations())
         .map(a -> a.get(HASH_ANNOTATION)).orElse(null);

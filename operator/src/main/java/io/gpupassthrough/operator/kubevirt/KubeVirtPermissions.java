@@ -1,15 +1,10 @@
 package io.gpupassthrough.operator.kubevirt;
 
-import com.fasterxml.jackson.core.type.TypeReference;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientException;
-import io.fabric8.kubernetes.client.utils.Serialization;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import io.gpupassthrough.api.v1alpha1.GpuPassthrough;
 import io.gpupassthrough.operator.metrics.OperatorMetrics;
-import java.time.Clock;
-import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -22,87 +17,84 @@ import org.slf4j.LoggerFactory;
 /**
  * Writes the operator's {@code pciHostDevices} entries into the KubeVirt CR ({@code kubevirt.io/v1}
  * {@code KubeVirt}, namespaced, usually {@code kubevirt/kubevirt}) through {@link KubeVirtMerge}.
- * The write is an update carrying the resourceVersion it read, so a concurrent edit by someone
- * else fails with a conflict and is retried on fresh data instead of being overwritten.
+ * It reads the CR from {@link KubeVirtWatch}'s informer, so a pass that changes nothing costs no
+ * request, and someone else's edit is seen (and our entries put back) within a pass. The write is
+ * an update carrying the resourceVersion it read, so a concurrent edit by someone else fails with a
+ * conflict and is retried on fresh data instead of being overwritten.
  */
 public final class KubeVirtPermissions {
-  public static final String API_VERSION = "kubevirt.io/v1";
-  public static final String KIND = "KubeVirt";
   public static final String OWNED_ANNOTATION = GpuPassthrough.GROUP + "/owned-pci-host-devices";
-  /** Without a watch on the KubeVirt CR, this is how soon someone else's edit gets re-checked. */
-  static final Duration RECHECK = Duration.ofMinutes(5);
   private static final Logger LOG = LoggerFactory.getLogger(KubeVirtPermissions.class);
-  private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+  private static final KubernetesSerialization JSON = new KubernetesSerialization();
 
-  /** What the last pass found. */
-  public enum Outcome { PERMITTED, NO_KUBEVIRT }
+  /** What a pass found. */
+  public enum State {
+    /** The entries wanted are in the CR. */
+    PERMITTED,
+    /** KubeVirt's CRD is not there (or not established): KubeVirt is not installed. */
+    NOT_INSTALLED,
+    /** The CRD is there but no KubeVirt CR in the configured namespace. */
+    NO_RESOURCE
+  }
+
+  /** @param where the CR written ({@code namespace/name}), else the namespace looked in */
+  public record Outcome(State state, String where) {}
 
   private final KubernetesClient client;
-  private final String namespace;
-  private final Clock clock;
+  private final KubeVirtWatch watch;
   private final OperatorMetrics metrics;
-  private List<PermittedDevice> lastApplied;
-  private Instant lastChecked = Instant.MIN;
-  private Outcome lastOutcome;
+  private Outcome last;
 
-  public KubeVirtPermissions(KubernetesClient client, String namespace, Clock clock, OperatorMetrics metrics) {
+  public KubeVirtPermissions(KubernetesClient client, KubeVirtWatch watch, OperatorMetrics metrics) {
     this.client = client;
-    this.namespace = namespace;
-    this.clock = clock;
+    this.watch = watch;
     this.metrics = metrics;
   }
 
   /** Not thread-safe: called under the cluster sync lock. */
-  public Outcome apply(List<PermittedDevice> desired) {
-    Instant now = clock.instant();
-    if (desired.equals(lastApplied) && now.isBefore(lastChecked.plus(RECHECK))) {
-      return lastOutcome;
+  public Outcome apply(List<PermittedDevice> desired, KubeVirtView view) {
+    Outcome outcome = write(desired, view);
+    if (!outcome.equals(last)) {
+      LOG.info("KubeVirt permittedHostDevices: {} ({}, {} entries wanted)", outcome.state(), outcome.where(),
+          desired.size());
     }
-    Outcome outcome = write(desired);
-    if (outcome != lastOutcome) {
-      LOG.info("KubeVirt permittedHostDevices: {} ({} entries wanted, namespace {})", outcome, desired.size(), namespace);
-    }
-    lastApplied = List.copyOf(desired);
-    lastChecked = now;
-    lastOutcome = outcome;
+    last = outcome;
     metrics.permittedDevices(desired.size());
     return outcome;
   }
 
-  private Outcome write(List<PermittedDevice> desired) {
-    List<GenericKubernetesResource> found;
-    try {
-      found = client.genericKubernetesResources(API_VERSION, KIND).inNamespace(namespace).list().getItems();
-    } catch (KubernetesClientException e) {
-      if (e.getCode() == 404) {
-        return Outcome.NO_KUBEVIRT;
-      }
-      throw e;
+  private Outcome write(List<PermittedDevice> desired, KubeVirtView view) {
+    if (!view.installed()) {
+      return new Outcome(State.NOT_INSTALLED, KubeVirtWatch.CRD_NAME);
     }
-    if (found.isEmpty()) {
-      return Outcome.NO_KUBEVIRT;
+    if (view.resources().isEmpty()) {
+      return new Outcome(State.NO_RESOURCE, watch.namespace());
     }
-    if (found.size() > 1) {
-      throw new IllegalStateException("found " + found.size() + " KubeVirt resources in namespace " + namespace
-          + "; KubeVirt supports one, remove the extra ones");
+    if (view.resources().size() > 1) {
+      throw new IllegalStateException("found " + view.resources().size() + " KubeVirt resources in namespace "
+          + watch.namespace() + "; KubeVirt supports one, remove the extra ones");
     }
-    GenericKubernetesResource kv = found.get(0);
-    Set<String> owned = owned(kv);
-    List<Map<String, Object>> current = currentEntries(kv);
-    KubeVirtMerge.Result merged = KubeVirtMerge.merge(current, owned, desired);
+    GenericKubernetesResource cached = view.resources().get(0);
+    String where = cached.getMetadata().getNamespace() + "/" + cached.getMetadata().getName();
+    Set<String> owned = owned(cached);
+    KubeVirtMerge.Result merged = KubeVirtMerge.merge(currentEntries(cached), owned, desired);
     if (!merged.changed()) {
-      return Outcome.PERMITTED;
+      return new Outcome(State.PERMITTED, where);
     }
+    // The informer's object is shared with its cache: change a copy.
+    GenericKubernetesResource kv = JSON.clone(cached);
     setEntries(kv, merged.entries());
     Map<String, String> annotations = new HashMap<>(
         kv.getMetadata().getAnnotations() == null ? Map.of() : kv.getMetadata().getAnnotations());
-    annotations.put(OWNED_ANNOTATION, Serialization.asJson(new ArrayList<>(merged.owned())));
+    annotations.put(OWNED_ANNOTATION, JSON.asJson(new ArrayList<>(merged.owned())));
     kv.getMetadata().setAnnotations(annotations);
-    client.genericKubernetesResources(API_VERSION, KIND).inNamespace(namespace).resource(kv).update();
+    GenericKubernetesResource written = client.genericKubernetesResources(KubeVirtWatch.KIND.apiVersion(),
+        KubeVirtWatch.KIND.getKind()).inNamespace(kv.getMetadata().getNamespace()).resource(kv).update();
+    watch.wrote(written, cached);
     metrics.kubevirtWritten();
-    LOG.info("KubeVirt {}/{}: pciHostDevices now {} entries, {} owned by gpu-passthrough", namespace,
-        kv.getMetadata().getName(), merged.entries().size(), merged.owned().size());
-    return Outcome.PERMITTED;
+    LOG.info("KubeVirt {}: pciHostDevices now {} entries, {} owned by gpu-passthrough", where,
+        merged.entries().size(), merged.owned().size());
+    return new Outcome(State.PERMITTED, where);
   }
 
   static Set<String> owned(GenericKubernetesResource kv) {
@@ -110,13 +102,19 @@ public final class KubeVirtPermissions {
     if (a == null || a.get(OWNED_ANNOTATION) == null) {
       return Set.of();
     }
+    Object parsed;
     try {
-      return new TreeSet<>(JSON.readValue(a.get(OWNED_ANNOTATION),
-          new TypeReference<List<String>>() {}));
-    } catch (java.io.IOException | RuntimeException e) {
-      throw new IllegalStateException("annotation " + OWNED_ANNOTATION + " on KubeVirt "
-          + kv.getMetadata().getName() + " is not a JSON list of strings; fix or remove it", e);
+      parsed = JSON.unmarshal(a.get(OWNED_ANNOTATION), Object.class);
+    } catch (RuntimeException e) {
+      parsed = e;
     }
+    if (!(parsed instanceof List<?> list) || !list.stream().allMatch(String.class::isInstance)) {
+      throw new IllegalStateException("annotation " + OWNED_ANNOTATION + " on KubeVirt "
+          + kv.getMetadata().getName() + " is not a JSON list of strings; fix or remove it");
+    }
+    Set<String> out = new TreeSet<>();
+    list.forEach(o -> out.add((String) o));
+    return out;
   }
 
   @SuppressWarnings("unchecked")
@@ -144,8 +142,7 @@ public final class KubeVirtPermissions {
    */
   @SuppressWarnings("unchecked")
   private static Object path(GenericKubernetesResource kv, boolean create) {
-    Map<String, Object> props = kv.getAdditionalProperties();
-    Map<String, Object> cur = props;
+    Map<String, Object> cur = kv.getAdditionalProperties();
     for (String step : List.of("spec", "configuration", "permittedHostDevices")) {
       Object next = cur.get(step);
       if (next == null) {

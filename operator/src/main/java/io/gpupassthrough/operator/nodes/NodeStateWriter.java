@@ -84,7 +84,12 @@ public final class NodeStateWriter {
         });
       }
     }
+    long started = System.nanoTime();
     runAll(writes);
+    if (writes.size() > 1) {
+      LOG.info("{} GpuPassthroughNode writes in {} ms ({} at a time)", writes.size(),
+          (System.nanoTime() - started) / 1_000_000, PARALLEL_WRITES);
+    }
     metrics.managedNodes(after.size());
     return new HashMap<>(after);
   }

@@ -5,6 +5,7 @@ import io.fabric8.kubernetes.api.model.LabelSelectorRequirement;
 import io.gpupassthrough.api.v1alpha1.ApiPatterns;
 import io.gpupassthrough.api.v1alpha1.DeviceSelector;
 import io.gpupassthrough.api.v1alpha1.GpuPassthroughSpec;
+import io.gpupassthrough.api.v1alpha1.ResourceNameRule;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Pattern;
@@ -12,13 +13,13 @@ import java.util.regex.Pattern;
 /**
  * The CRD schema's rules, checked again by the operator: the API server enforces them on a real
  * cluster, but a CRD applied without its schema (or an old one), and the mock server in tests,
- * would let bad input through. Same patterns ({@link ApiPatterns}), same messages as the CEL rules.
+ * would let bad input through. Same patterns ({@link ApiPatterns}), the same resource-name rule
+ * ({@link ResourceNameRule}) and the same messages as the CEL rules.
  */
 public final class SpecValidator {
   private static final Pattern PCI_ADDRESS = Pattern.compile(ApiPatterns.PCI_ADDRESS);
   private static final Pattern PCI_ID = Pattern.compile(ApiPatterns.PCI_ID);
   private static final Pattern PCI_CLASS = Pattern.compile(ApiPatterns.PCI_CLASS);
-  private static final Pattern RESOURCE_NAME = Pattern.compile(ApiPatterns.RESOURCE_NAME);
 
   private SpecValidator() {}
 
@@ -57,9 +58,9 @@ public final class SpecValidator {
       }
     }
     String rn = spec.getResourceName();
-    if (rn != null && !RESOURCE_NAME.matcher(rn).find()) {
-      p.add("spec.resourceName: '" + rn + "' is not an extended resource name; expected "
-          + ApiPatterns.RESOURCE_NAME_EXAMPLE);
+    if (rn != null) {
+      ResourceNameRule.problem(rn).ifPresent(why ->
+          p.add("spec.resourceName: '" + rn + "' is not an extended resource name the kubelet accepts: " + why));
     }
     checkSelector(p, spec.getNodeSelector());
     return p;

@@ -13,22 +13,25 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Writes core/v1 Events about cluster-scoped objects. They live in the operator's namespace
- * (cluster-scoped objects have none); {@code kubectl describe gpt NAME} finds them by
- * involvedObject across namespaces. An Event that cannot be written is logged, never fatal.
+ * Writes core/v1 Events. An Event must live in its involvedObject's namespace, and one about a
+ * cluster-scoped object (every GpuPassthrough) must live in {@code default}: the API server refuses
+ * anything else ("involvedObject.namespace: Invalid value: \"\": does not match event.namespace",
+ * seen on v1.28). {@code kubectl describe gpt NAME} then finds them by involvedObject. The operator's
+ * right to write there is the Role {@code default/gpupt-operator-events} in
+ * deploy/base/operator/rbac.yaml. An Event that cannot be written is logged, never fatal.
  */
 public final class EventRecorder {
   public static final String COMPONENT = "gpupt-operator";
+  /** Where Events about cluster-scoped objects go (metav1.NamespaceDefault). */
+  public static final String CLUSTER_SCOPED_NAMESPACE = "default";
   private static final Logger LOG = LoggerFactory.getLogger(EventRecorder.class);
 
   private final KubernetesClient client;
-  private final String namespace;
   private final Clock clock;
   private final AtomicLong sequence = new AtomicLong();
 
-  public EventRecorder(KubernetesClient client, String namespace, Clock clock) {
+  public EventRecorder(KubernetesClient client, Clock clock) {
     this.client = client;
-    this.namespace = namespace;
     this.clock = clock;
   }
 
@@ -44,10 +47,12 @@ public final class EventRecorder {
     String now = DateTimeFormatter.ISO_INSTANT.format(clock.instant().truncatedTo(ChronoUnit.SECONDS));
     String name = about.getMetadata().getName() + "." + Long.toHexString(clock.millis()) + "."
         + Long.toHexString(sequence.incrementAndGet());
+    String objectNamespace = about.getMetadata().getNamespace();
+    String namespace = objectNamespace == null || objectNamespace.isEmpty() ? CLUSTER_SCOPED_NAMESPACE : objectNamespace;
     Event e = new EventBuilder()
         .withNewMetadata().withName(name).withNamespace(namespace).endMetadata()
         .withNewInvolvedObject()
-            .withApiVersion(about.getApiVersion()).withKind(about.getKind())
+            .withApiVersion(about.getApiVersion()).withKind(about.getKind()).withNamespace(objectNamespace)
             .withName(about.getMetadata().getName()).withUid(about.getMetadata().getUid())
         .endInvolvedObject()
         .withType(type).withReason(reason).withMessage(message)

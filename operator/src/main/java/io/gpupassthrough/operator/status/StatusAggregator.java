@@ -24,6 +24,9 @@ import java.util.stream.Collectors;
  */
 public final class StatusAggregator {
   static final int LISTED = 3;
+  /** Conditions a deletion in progress carries over as they were. */
+  private static final java.util.Set<String> KEPT_WHILE_RESTORING = java.util.Set.of(
+      ConditionType.DEGRADED.type(), ConditionType.CONFLICT.type(), ConditionType.KUBEVIRT_PERMITTED.type());
 
   /** Condition reasons beyond the device {@link io.gpupassthrough.api.v1alpha1.Reason} codes. */
   public static final String ALL_DEVICES_ADVERTISED = "AllDevicesAdvertised";
@@ -36,6 +39,10 @@ public final class StatusAggregator {
   public static final String NO_CONFLICT = "NoConflict";
   public static final String RESTORING = "Restoring";
   public static final String RECONCILE_ERROR = "ReconcileError";
+  public static final String PERMITTED_IN_KUBEVIRT = "PermittedInKubeVirt";
+  public static final String KUBEVIRT_NOT_INSTALLED = "KubeVirtNotInstalled";
+  public static final String KUBEVIRT_NOT_FOUND = "KubeVirtNotFound";
+  public static final String PERMIT_DISABLED = "PermitDisabled";
 
   private StatusAggregator() {}
 
@@ -45,6 +52,7 @@ public final class StatusAggregator {
       Optional<InvalidSpecException> invalid,
       List<NodeReport> reports,
       List<NodeConflict> conflicts,
+      KubeVirtStanding kubevirt,
       Instant now) {
     GpuPassthroughStatus s = new GpuPassthroughStatus();
     s.setObservedGeneration(generation);
@@ -61,6 +69,7 @@ public final class StatusAggregator {
       conditions.add(cond(ConditionType.PROGRESSING, false, code, "nothing is applied until the spec is fixed"));
       conditions.add(cond(ConditionType.DEGRADED, true, code, msg));
       conditions.add(cond(ConditionType.CONFLICT, false, NO_CONFLICT, "no other resource claims these devices"));
+      conditions.add(cond(ConditionType.KUBEVIRT_PERMITTED, false, code, "nothing is applied until the spec is fixed"));
       s.setConditions(withTransitions(conditions, previous, generation, now));
       return s;
     }
@@ -123,8 +132,34 @@ public final class StatusAggregator {
           advertised + " devices advertised on " + ready + " nodes");
     }
     conditions.add(0, readyCond);
+    conditions.add(kubevirtCondition(kubevirt));
     s.setConditions(withTransitions(conditions, previous, generation, now));
     return s;
+  }
+
+  /**
+   * KubeVirt's wiring is its own condition: without KubeVirt the devices are still advertised to
+   * kubelets (pods can use them), so Ready and the counts say what the nodes did, and this says
+   * what to do about KubeVirt.
+   */
+  static Condition kubevirtCondition(KubeVirtStanding k) {
+    if (!k.requested()) {
+      return cond(ConditionType.KUBEVIRT_PERMITTED, false, PERMIT_DISABLED,
+          "spec.kubevirt.permit is false: the devices are not added to KubeVirt's permittedHostDevices");
+    }
+    return switch (k.state()) {
+      case PERMITTED -> cond(ConditionType.KUBEVIRT_PERMITTED, true, PERMITTED_IN_KUBEVIRT,
+          "the devices are in KubeVirt " + k.where()
+              + " spec.configuration.permittedHostDevices.pciHostDevices (externalResourceProvider: true)");
+      case NOT_INSTALLED -> cond(ConditionType.KUBEVIRT_PERMITTED, false, KUBEVIRT_NOT_INSTALLED,
+          "KubeVirt is not installed (no CustomResourceDefinition " + k.where() + "); install KubeVirt and the"
+              + " devices are permitted as soon as its KubeVirt resource exists, or set spec.kubevirt.permit: false"
+              + " if no VM uses them");
+      case NO_RESOURCE -> cond(ConditionType.KUBEVIRT_PERMITTED, false, KUBEVIRT_NOT_FOUND,
+          "KubeVirt is installed but there is no KubeVirt resource in namespace " + k.where()
+              + "; create it, or set GPUPT_KUBEVIRT_NAMESPACE on the operator Deployment to the namespace that"
+              + " holds it, or set spec.kubevirt.permit: false if no VM uses the devices");
+    };
   }
 
   /**
@@ -145,9 +180,7 @@ public final class StatusAggregator {
     if (previous != null && previous.getConditions() != null) {
       for (Condition c : previous.getConditions()) {
         if (!c.getType().equals(ConditionType.READY.type())) {
-          Condition copy = cond(ConditionType.READY, "True".equals(c.getStatus()), c.getReason(), c.getMessage());
-          copy.setType(c.getType());
-          conditions.add(copy);
+          conditions.add(copy(c));
         }
       }
     }
@@ -186,9 +219,8 @@ public final class StatusAggregator {
     conditions.add(cond(ConditionType.PROGRESSING, true, RESTORING, msg));
     if (previous != null && previous.getConditions() != null) {
       previous.getConditions().stream()
-          .filter(c -> c.getType().equals(ConditionType.DEGRADED.type()) || c.getType().equals(ConditionType.CONFLICT.type()))
-          .map(c -> cond(c.getType().equals(ConditionType.DEGRADED.type()) ? ConditionType.DEGRADED : ConditionType.CONFLICT,
-              "True".equals(c.getStatus()), c.getReason(), c.getMessage()))
+          .filter(c -> KEPT_WHILE_RESTORING.contains(c.getType()))
+          .map(StatusAggregator::copy)
           .forEach(conditions::add);
     }
     s.setConditions(withTransitions(conditions, previous, generation, now));
@@ -202,6 +234,16 @@ public final class StatusAggregator {
     c.setReason(reason);
     c.setMessage(message);
     return c;
+  }
+
+  /** Type, status, reason and message of {@code c}; times are set again by {@link #withTransitions}. */
+  private static Condition copy(Condition c) {
+    Condition out = new Condition();
+    out.setType(c.getType());
+    out.setStatus(c.getStatus());
+    out.setReason(c.getReason());
+    out.setMessage(c.getMessage());
+    return out;
   }
 
   /** Keeps the previous transition time while a condition's status is unchanged. */

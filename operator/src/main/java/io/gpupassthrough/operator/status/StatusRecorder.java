@@ -26,6 +26,9 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class StatusRecorder {
   private static final Set<String> WARN_WHEN_TRUE = Set.of(ConditionType.DEGRADED.type(), ConditionType.CONFLICT.type());
+  /** A False that needs the admin; an opted-out KubeVirt wiring (PermitDisabled) does not. */
+  private static final Set<String> WARN_WHEN_FALSE =
+      Set.of(ConditionType.READY.type(), ConditionType.KUBEVIRT_PERMITTED.type());
 
   /**
    * While only counts and messages move (e.g. 1,000 agents reporting one after another), at most
@@ -91,6 +94,12 @@ public final class StatusRecorder {
     return after.getConditions().stream().anyMatch(c -> !Objects.equals(old.get(c.getType()), c.getStatus()));
   }
 
+  static boolean warns(Condition c) {
+    return "True".equals(c.getStatus())
+        ? WARN_WHEN_TRUE.contains(c.getType())
+        : WARN_WHEN_FALSE.contains(c.getType()) && !StatusAggregator.PERMIT_DISABLED.equals(c.getReason());
+  }
+
   /** Forgets a deleted object. */
   public void forget(GpuPassthrough resource) {
     lastWritten.remove(resource.getMetadata().getUid());
@@ -101,15 +110,12 @@ public final class StatusRecorder {
     List<Condition> old = before == null || before.getConditions() == null ? List.of() : before.getConditions();
     for (Condition c : after.getConditions()) {
       String previous = old.stream().filter(o -> Objects.equals(o.getType(), c.getType()))
-          .map(Condition::getStatus).findFirst().orElse("False");
+          .map(Condition::getStatus).findFirst().orElse(ConditionType.assumed(c.getType()));
       if (Objects.equals(previous, c.getStatus())) {
         continue;
       }
-      boolean warn = "True".equals(c.getStatus())
-          ? WARN_WHEN_TRUE.contains(c.getType())
-          : ConditionType.READY.type().equals(c.getType());
       String message = c.getType() + "=" + c.getStatus() + ": " + c.getMessage();
-      if (warn) {
+      if (warns(c)) {
         events.warning(resource, c.getReason(), message);
       } else {
         events.normal(resource, c.getReason(), message);

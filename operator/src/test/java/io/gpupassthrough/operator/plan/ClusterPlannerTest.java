@@ -203,4 +203,27 @@ class ClusterPlannerTest {
         .contains("spec.devices: deviceIds requires vendorIds (device IDs are only unique per vendor)");
     assertThat(plan.nodeSpecs()).isEmpty();
   }
+
+  /**
+   * A resource name every kubelet refuses is an invalid spec, decided before overlaps: neither the
+   * invalid resource nor a valid one selecting the same devices is ever told ClaimConflict.
+   */
+  @ParameterizedTest(name = "invalid one is the {0}")
+  @MethodSource("olderOrLater")
+  void nativeResourceNameIsInvalidSpecAheadOfConflicts(String which, String invalidCreated, String validCreated) {
+    GpuPassthrough invalid = gpt("native", invalidCreated, Map.of(), sel(List.of("10de"), null, null));
+    invalid.getSpec().setResourceName("kubernetes.io/gpu");
+    GpuPassthrough valid = gpt("a10", validCreated, Map.of(), sel(List.of("10de"), List.of("2236"), null));
+    ClusterPlan plan = ClusterPlanner.plan(new ClusterView(List.of(invalid, valid), List.of(node("n1", Map.of())),
+        Map.of()), Set.of());
+    assertThat(plan.invalid()).containsOnlyKeys("native");
+    assertThat(plan.invalid().get("native").getMessage()).contains("kubernetes.io domain is reserved");
+    assertThat(plan.conflicts("native")).isEmpty();
+    assertThat(plan.conflicts("a10")).isEmpty();
+    assertThat(plan.nodeSpecs().get("n1").getClaims()).extracting(DeviceClaim::getOwner).containsExactly("a10");
+  }
+
+  static Stream<Arguments> olderOrLater() {
+    return Stream.of(Arguments.of("older", T1, T2), Arguments.of("later", T2, T1));
+  }
 }

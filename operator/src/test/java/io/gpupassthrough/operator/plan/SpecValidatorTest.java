@@ -7,6 +7,7 @@ import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
 import io.fabric8.kubernetes.api.model.LabelSelectorRequirementBuilder;
 import io.gpupassthrough.api.v1alpha1.DeviceSelector;
 import io.gpupassthrough.api.v1alpha1.GpuPassthroughSpec;
+import io.gpupassthrough.api.v1alpha1.ResourceNameRule;
 import java.util.List;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
@@ -47,7 +48,15 @@ class SpecValidatorTest {
         bad("empty vendor list", spec(d -> d.setVendorIds(List.of()), s -> {}),
             "spec.devices.vendorIds: empty list; remove the field or give at least one value"),
         bad("resource name without domain", spec(d -> d.setVendorIds(List.of("10de")), s -> s.setResourceName("a10")),
-            "spec.resourceName: 'a10' is not an extended resource name; expected <dns-subdomain>/<name of at most 63 characters>, e.g. nvidia.com/GA102GL_A10"),
+            "spec.resourceName: 'a10' is not an extended resource name the kubelet accepts: expected exactly one '/'"
+                + " as in <vendor domain>/<name>, e.g. nvidia.com/GA102GL_A10"),
+        // Matches the schema's pattern; refused by every kubelet as a native resource (issue 9, item 5).
+        bad("native kubernetes.io name", spec(d -> d.setVendorIds(List.of("10de")), s -> s.setResourceName("kubernetes.io/gpu")),
+            "spec.resourceName: 'kubernetes.io/gpu' is not an extended resource name the kubelet accepts: the"
+                + " kubernetes.io domain is reserved: " + ResourceNameRule.NOT_NATIVE_MESSAGE),
+        bad("quota prefix", spec(d -> d.setVendorIds(List.of("10de")), s -> s.setResourceName("requests.example.com/gpu")),
+            "spec.resourceName: 'requests.example.com/gpu' is not an extended resource name the kubelet accepts: "
+                + ResourceNameRule.NOT_QUOTA_MESSAGE),
         bad("unknown selector operator", spec(d -> d.setVendorIds(List.of("10de")), s -> s.setNodeSelector(
                 new LabelSelectorBuilder().withMatchExpressions(new LabelSelectorRequirementBuilder().withKey("gpu")
                     .withOperator("Equals").withValues("a10").build()).build())),

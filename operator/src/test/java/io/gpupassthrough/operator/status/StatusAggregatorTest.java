@@ -7,6 +7,7 @@ import io.gpupassthrough.api.v1alpha1.DeviceStatus;
 import io.gpupassthrough.api.v1alpha1.GpuPassthroughStatus;
 import io.gpupassthrough.api.v1alpha1.Reason;
 import io.gpupassthrough.operator.plan.InvalidSpecException;
+import io.gpupassthrough.operator.kubevirt.KubeVirtPermissions.State;
 import io.gpupassthrough.operator.plan.NodeConflict;
 import java.time.Instant;
 import java.util.List;
@@ -21,6 +22,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 class StatusAggregatorTest {
   static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
+  static final KubeVirtStanding KV = new KubeVirtStanding(true, State.PERMITTED, "kubevirt/kubevirt");
 
   static DeviceStatus dev(String address, boolean advertised, Reason reason) {
     DeviceStatus d = new DeviceStatus();
@@ -84,8 +86,10 @@ class StatusAggregatorTest {
   @MethodSource("cases")
   void conditionsAndCountsFollowTheNodeReports(
       String name, List<NodeReport> reports, List<NodeConflict> conflicts, Map<String, String> expected, int[] counts) {
-    GpuPassthroughStatus s = StatusAggregator.aggregate(3, null, Optional.empty(), reports, conflicts, T0);
-    assertThat(summary(s)).isEqualTo(expected);
+    GpuPassthroughStatus s = StatusAggregator.aggregate(3, null, Optional.empty(), reports, conflicts, KV, T0);
+    Map<String, String> withKubeVirt = new java.util.HashMap<>(expected);
+    withKubeVirt.put("KubeVirtPermitted", "True/PermittedInKubeVirt");
+    assertThat(summary(s)).isEqualTo(withKubeVirt);
     assertThat(new int[] {s.getNodesMatched(), s.getNodesReady(), s.getDevicesAdvertised(), s.getDevicesBlocked()})
         .isEqualTo(counts);
     assertThat(s.getObservedGeneration()).isEqualTo(3);
@@ -96,7 +100,7 @@ class StatusAggregatorTest {
   void invalidSpecIsDegradedAndNotReady() {
     GpuPassthroughStatus s = StatusAggregator.aggregate(1, null,
         Optional.of(new InvalidSpecException(List.of("spec.devices: give addresses, vendorIds or classes"))),
-        List.of(ready("a", 1)), List.of(), T0);
+        List.of(ready("a", 1)), List.of(), KV, T0);
     assertThat(summary(s)).containsEntry("Ready", "False/InvalidSpec").containsEntry("Degraded", "True/InvalidSpec");
     assertThat(s.getConditions().get(0).getMessage()).contains("spec.devices: give addresses, vendorIds or classes");
     assertThat(s.getDevicesAdvertised()).isZero();
@@ -105,18 +109,18 @@ class StatusAggregatorTest {
   @Test
   void sameInputsGiveAnEqualStatusSoNothingIsWritten() {
     List<NodeReport> reports = List.of(ready("a", 2), new NodeReport("b", true, false, List.of()));
-    GpuPassthroughStatus first = StatusAggregator.aggregate(1, null, Optional.empty(), reports, List.of(), T0);
+    GpuPassthroughStatus first = StatusAggregator.aggregate(1, null, Optional.empty(), reports, List.of(), KV, T0);
     GpuPassthroughStatus again =
-        StatusAggregator.aggregate(1, first, Optional.empty(), reports, List.of(), T0.plusSeconds(60));
+        StatusAggregator.aggregate(1, first, Optional.empty(), reports, List.of(), KV, T0.plusSeconds(60));
     assertThat(again).isEqualTo(first);
   }
 
   @Test
   void transitionTimeMovesOnlyWhenAConditionFlips() {
     GpuPassthroughStatus syncing = StatusAggregator.aggregate(1, null, Optional.empty(),
-        List.of(new NodeReport("a", true, false, List.of())), List.of(), T0);
+        List.of(new NodeReport("a", true, false, List.of())), List.of(), KV, T0);
     GpuPassthroughStatus ready = StatusAggregator.aggregate(1, syncing, Optional.empty(),
-        List.of(ready("a", 1)), List.of(), T0.plusSeconds(30));
+        List.of(ready("a", 1)), List.of(), KV, T0.plusSeconds(30));
     Map<String, String> times = ready.getConditions().stream()
         .collect(Collectors.toMap(Condition::getType, Condition::getLastTransitionTime));
     assertThat(times).containsEntry("Ready", "2026-01-01T00:00:30Z").containsEntry("Progressing", "2026-01-01T00:00:30Z")
@@ -127,7 +131,7 @@ class StatusAggregatorTest {
   void longNodeListsAreCutSoMessagesStayShortAndStable() {
     List<NodeReport> reports = Stream.of("n5", "n1", "n4", "n2", "n3")
         .map(n -> new NodeReport(n, true, false, List.of())).toList();
-    GpuPassthroughStatus s = StatusAggregator.aggregate(1, null, Optional.empty(), reports, List.of(), T0);
+    GpuPassthroughStatus s = StatusAggregator.aggregate(1, null, Optional.empty(), reports, List.of(), KV, T0);
     assertThat(s.getConditions()).filteredOn(c -> c.getType().equals("Progressing")).singleElement()
         .extracting(Condition::getMessage).asString().endsWith("n1, n2, n3 and 2 more");
   }
@@ -149,5 +153,37 @@ class StatusAggregatorTest {
     GpuPassthroughStatus s = StatusAggregator.restoring(4, null, List.of("a", "b"), T0);
     assertThat(s.getConditions()).filteredOn(c -> c.getType().equals("Progressing")).singleElement()
         .extracting(Condition::getMessage).asString().isEqualTo("deleting: waiting for 2 nodes to give the devices back: a, b");
+  }
+
+  static Stream<Arguments> kubevirtCases() {
+    return Stream.of(
+        Arguments.of("permitted", true, State.PERMITTED, "kubevirt/kubevirt", "True/PermittedInKubeVirt", "kubevirt/kubevirt"),
+        Arguments.of("KubeVirt not installed", true, State.NOT_INSTALLED, "kubevirts.kubevirt.io",
+            "False/KubeVirtNotInstalled", "install KubeVirt"),
+        Arguments.of("no KubeVirt CR in the namespace", true, State.NO_RESOURCE, "kubevirt",
+            "False/KubeVirtNotFound", "GPUPT_KUBEVIRT_NAMESPACE"),
+        Arguments.of("opted out, whatever KubeVirt's state", false, State.NOT_INSTALLED, "kubevirts.kubevirt.io",
+            "False/PermitDisabled", "spec.kubevirt.permit is false"));
+  }
+
+  /** KubeVirt's state is its own condition; Ready, the other conditions and the counts do not move with it. */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("kubevirtCases")
+  void kubevirtIsItsOwnConditionAndLeavesTheRestAlone(
+      String name, boolean requested, State state, String where, String expected, String messagePart) {
+    List<NodeReport> reports = List.of(ready("a", 2));
+    GpuPassthroughStatus s = StatusAggregator.aggregate(1, null, Optional.empty(), reports, List.of(),
+        new KubeVirtStanding(requested, state, where), T0);
+    GpuPassthroughStatus permitted = StatusAggregator.aggregate(1, null, Optional.empty(), reports, List.of(), KV, T0);
+    assertThat(summary(s)).containsEntry("KubeVirtPermitted", expected);
+    assertThat(s.getConditions()).filteredOn(c -> c.getType().equals("KubeVirtPermitted")).singleElement()
+        .extracting(Condition::getMessage).asString().contains(messagePart);
+    Map<String, String> rest = summary(s);
+    rest.remove("KubeVirtPermitted");
+    Map<String, String> restPermitted = summary(permitted);
+    restPermitted.remove("KubeVirtPermitted");
+    assertThat(rest).isEqualTo(restPermitted).containsEntry("Ready", "True/AllDevicesAdvertised");
+    assertThat(new int[] {s.getNodesMatched(), s.getNodesReady(), s.getDevicesAdvertised(), s.getDevicesBlocked()})
+        .containsExactly(1, 1, 2, 0);
   }
 }

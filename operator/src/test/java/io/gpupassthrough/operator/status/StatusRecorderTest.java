@@ -12,7 +12,8 @@ class StatusRecorderTest {
   static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
 
   static GpuPassthroughStatus status(long generation, NodeReport... reports) {
-    return StatusAggregator.aggregate(generation, null, Optional.empty(), List.of(reports), List.of(), T0);
+    return StatusAggregator.aggregate(generation, null, Optional.empty(), List.of(reports), List.of(),
+        StatusAggregatorTest.KV, T0);
   }
 
   @Test
@@ -29,5 +30,23 @@ class StatusRecorderTest {
     assertThat(StatusRecorder.flips(status(1, waiting), status(1, StatusAggregatorTest.ready("b", 1)))).isTrue();
     assertThat(StatusRecorder.flips(status(1, waiting), status(2, waiting))).isTrue();
     assertThat(StatusRecorder.flips(null, status(1, waiting))).isTrue();
+  }
+
+  static io.fabric8.kubernetes.api.model.Condition cond(String type, String status, String reason) {
+    var c = new io.fabric8.kubernetes.api.model.Condition();
+    c.setType(type);
+    c.setStatus(status);
+    c.setReason(reason);
+    return c;
+  }
+
+  @Test
+  void missingKubeVirtWarnsButOptingOutDoesNot() {
+    assertThat(StatusRecorder.warns(cond("KubeVirtPermitted", "False", "KubeVirtNotInstalled"))).isTrue();
+    assertThat(StatusRecorder.warns(cond("KubeVirtPermitted", "False", "KubeVirtNotFound"))).isTrue();
+    assertThat(StatusRecorder.warns(cond("KubeVirtPermitted", "False", "PermitDisabled"))).isFalse();
+    assertThat(StatusRecorder.warns(cond("KubeVirtPermitted", "True", "PermittedInKubeVirt"))).isFalse();
+    assertThat(StatusRecorder.warns(cond("Ready", "False", "NodesSyncing"))).isTrue();
+    assertThat(StatusRecorder.warns(cond("Degraded", "True", "NoIommu"))).isTrue();
   }
 }

@@ -83,11 +83,19 @@ public final class RealApiServer implements AutoCloseable {
 
   /** A client that acts as {@code system:serviceaccount:NAMESPACE:NAME} with the groups a token carries. */
   public KubernetesClient as(String namespace, String serviceAccount) {
+    return track(new KubernetesClientBuilder().withConfig(configAs(namespace, serviceAccount)).build());
+  }
+
+  /**
+   * The client configuration of {@link #as}, for a component that builds its own client from it (the
+   * node agent does); hand the client to {@link #track} so that {@link #close} closes it.
+   */
+  public Config configAs(String namespace, String serviceAccount) {
     Config config = Config.fromKubeconfig(kubeconfig);
     config.setImpersonateUsername("system:serviceaccount:" + namespace + ":" + serviceAccount);
     config.setImpersonateGroups("system:serviceaccounts", "system:serviceaccounts:" + namespace,
         "system:authenticated");
-    return track(new KubernetesClientBuilder().withConfig(config).build());
+    return config;
   }
 
   /**
@@ -258,7 +266,7 @@ public final class RealApiServer implements AutoCloseable {
     throw new IllegalStateException("no deploy/base/kustomization.yaml above " + p + "; run the tests from the checkout");
   }
 
-  private KubernetesClient track(KubernetesClient c) {
+  public KubernetesClient track(KubernetesClient c) {
     synchronized (clients) {
       clients.add(c);
     }

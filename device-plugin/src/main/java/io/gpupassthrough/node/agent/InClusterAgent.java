@@ -1,7 +1,6 @@
 package io.gpupassthrough.node.agent;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.gpupassthrough.api.v1alpha1.GpuPassthroughNode;
 import io.gpupassthrough.api.v1alpha1.GpuPassthroughNodeSpec;
 import io.gpupassthrough.api.v1alpha1.GpuPassthroughNodeStatus;
@@ -109,7 +108,7 @@ public final class InClusterAgent implements AutoCloseable {
   /** {@code serve} in a cluster: runs until {@code stop} opens; returns the exit code. */
   public static int serve(HostRoot host, String nodeName, NodeAgent.Settings settings, Holders holders,
       CountDownLatch stop) {
-    try (KubernetesClient client = new KubernetesClientBuilder().build();
+    try (KubernetesClient client = AgentKubernetesClient.create();
         InClusterAgent agent = start(client, host, nodeName, settings, NodeStatusRecorder.DEFAULT_DEBOUNCE,
             DEFAULT_HOST_RETRY, holders)) {
       agent.plugin().metricsPort().ifPresent(p -> log.info("node {}: /healthz and /metrics on port {}", nodeName, p));

@@ -26,7 +26,7 @@ import java.util.stream.Stream;
  * <pre>
  * java -cp gpupt-node.jar io.gpupassthrough.node.demo.PluginBenchmark [--jar gpupt-node.jar]
  *     [--gpus 8] [--runs 5] [--allocations 20000] [--flips 10] [--idle-seconds 5]
- *     [--child-flags "-XX:+UseSerialGC ..."]
+ *     [--child-flags "-XX:+UseSerialGC ..."] [--breakdown true]
  * </pre>
  */
 public final class PluginBenchmark {
@@ -41,6 +41,8 @@ public final class PluginBenchmark {
   private int idleSeconds = 5;
   private List<String> childFlags = List.of();
   private Path serveLog;
+  private boolean breakdown;
+  private Path classLoadLog;
 
   public static void main(String[] args) throws Exception {
     PluginBenchmark b = new PluginBenchmark();
@@ -54,6 +56,7 @@ public final class PluginBenchmark {
         case "--flips" -> b.flips = Integer.parseInt(value);
         case "--idle-seconds" -> b.idleSeconds = Integer.parseInt(value);
         case "--child-flags" -> b.childFlags = value.isBlank() ? List.of() : Arrays.asList(value.trim().split("\\s+"));
+        case "--breakdown" -> b.breakdown = Boolean.parseBoolean(value);
         default -> throw new IllegalArgumentException("unknown argument " + args[i]);
       }
       i++;
@@ -87,6 +90,9 @@ public final class PluginBenchmark {
         // Last run: measure the steady state of this process.
         Thread.sleep(idleSeconds * 1000L);
         double idleRss = rssMiB(serve.pid());
+        if (breakdown) {
+          MemoryBreakdown.report(serve.pid(), classLoadLog).forEach(System.out::println);
+        }
         double[] alloc = allocateLatencies(kubelet);
         double[] health = healthLatencies(kubelet, host);
         double loadedRss = rssMiB(serve.pid());
@@ -119,6 +125,10 @@ public final class PluginBenchmark {
     List<String> cmd = new ArrayList<>();
     cmd.add(ProcessHandle.current().info().command().orElse("java"));
     cmd.addAll(childFlags);
+    if (breakdown) {
+      classLoadLog = hostRoot.resolveSibling("classes.log");
+      cmd.addAll(List.of(String.format(MemoryBreakdown.CHILD_FLAGS, classLoadLog).split(" ")));
+    }
     cmd.addAll(List.of("-jar", jar.toString(), "serve", "--host-root", hostRoot.toString(),
         "--device-plugin-dir", pluginDir.toString(), "--node-name", "bench",
         "--metrics-address", "127.0.0.1", "--metrics-port", Integer.toString(freePort())));

@@ -70,7 +70,7 @@ class HeldRestoreIT {
     api = RealApiServer.start();
     api.applyDeployBase();
     admin = api.admin();
-    agentClient = api.as("gpu-passthrough", "gpupt-node-agent");
+    agentClient = api.track(AgentKubernetesClient.create(api.configAs("gpu-passthrough", "gpupt-node-agent")));
   }
 
   @AfterAll

@@ -3,12 +3,14 @@ package io.gpupassthrough.node.agent;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.gpupassthrough.api.v1alpha1.DeviceStatus;
 import io.gpupassthrough.api.v1alpha1.GpuPassthroughNode;
 import io.gpupassthrough.api.v1alpha1.GpuPassthroughNodeStatus;
 import io.gpupassthrough.api.v1alpha1.KubeletRegistration;
 import io.gpupassthrough.node.demo.DemoHosts;
 import io.gpupassthrough.node.demo.KubeletStandIn;
+import io.gpupassthrough.node.demo.MemoryBreakdown;
 import io.gpupassthrough.node.host.sim.SimFiles;
 import io.gpupassthrough.node.plugin.ResourceName;
 import io.gpupassthrough.node.plugin.UnixSocketTransport;
@@ -52,6 +54,7 @@ public final class InClusterAgentBenchmark {
   private int allocations = 20_000;
   private int specChanges = 10;
   private List<String> childFlags = List.of();
+  private boolean breakdown;
 
   public static void main(String[] args) throws Exception {
     InClusterAgentBenchmark b = new InClusterAgentBenchmark();
@@ -68,6 +71,7 @@ public final class InClusterAgentBenchmark {
         case "--allocations" -> b.allocations = Integer.parseInt(v);
         case "--spec-changes" -> b.specChanges = Integer.parseInt(v);
         case "--child-flags" -> b.childFlags = v.isBlank() ? List.of() : Arrays.asList(v.trim().split("\\s+"));
+        case "--breakdown" -> b.breakdown = Boolean.parseBoolean(v);
         default -> throw new IllegalArgumentException("unknown argument " + args[i]);
       }
     }
@@ -95,6 +99,10 @@ public final class InClusterAgentBenchmark {
 
       List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java")));
       command.addAll(childFlags);
+      Path classLoadLog = work.resolve("classes.log");
+      if (breakdown) {
+        command.addAll(List.of(String.format(MemoryBreakdown.CHILD_FLAGS, classLoadLog).split(" ")));
+      }
       command.addAll(List.of("-jar", jar.toString(), "serve", "--host-root", host.toString(),
           "--device-plugin-dir", plugins.toString(), "--node-name", nodeName, "--metrics-port", "0"));
       ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
@@ -120,10 +128,7 @@ public final class InClusterAgentBenchmark {
       long specStart = System.nanoTime();
       for (int i = 1; i <= specChanges; i++) {
         String name = i % 2 == 1 ? OTHER_NAME : null;
-        admin.resources(GpuPassthroughNode.class).withName(nodeName).edit(n -> {
-          n.getSpec().getClaims().get(0).setResourceName(name);
-          return n;
-        });
+        setResourceName(admin, name);
         long generation = admin.resources(GpuPassthroughNode.class).withName(nodeName).get().getMetadata().getGeneration();
         await(admin, serve, log, "spec change " + i, s -> s.getObservedGeneration() != null
             && s.getObservedGeneration() == generation && registered(s, gpus, name == null ? resource : name));
@@ -133,6 +138,7 @@ public final class InClusterAgentBenchmark {
       allocate(transport, plugins.resolve(ResourceName.parse(now).socketFileName()), ids);
       Thread.sleep(TimeUnit.SECONDS.toMillis(idleSeconds));
       double afterRss = memory(serve.pid(), "VmRSS");
+      List<String> memoryBreakdown = breakdown ? MemoryBreakdown.report(serve.pid(), classLoadLog) : List.of();
       double peak = memory(serve.pid(), "VmHWM");
 
       System.out.printf(Locale.ROOT, "in-cluster agent, %d GPUs adopted on vfio-pci, kubelet: %s, %s%n", gpus,
@@ -146,6 +152,7 @@ public final class InClusterAgentBenchmark {
       System.out.printf(Locale.ROOT, "RSS after activity + %d s idle: %.1f MiB%n", idleSeconds, afterRss);
       System.out.printf(Locale.ROOT, "peak RSS (VmHWM) over the run: %.1f MiB%n", peak);
       System.out.printf(Locale.ROOT, "status writes in total: %d%n", statusWrites(log));
+      memoryBreakdown.forEach(System.out::println);
     } finally {
       if (child != null) {
         child.destroy();
@@ -178,6 +185,23 @@ public final class InClusterAgentBenchmark {
             + "; see " + log);
       }
       Thread.sleep(20);
+    }
+  }
+
+  /** An admin's edit of the claim; retried when the agent's status write raced it (409, as kubectl edit would). */
+  private void setResourceName(KubernetesClient admin, String name) {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        admin.resources(GpuPassthroughNode.class).withName(nodeName).edit(n -> {
+          n.getSpec().getClaims().get(0).setResourceName(name);
+          return n;
+        });
+        return;
+      } catch (KubernetesClientException e) {
+        if (e.getCode() != 409 || attempt == 5) {
+          throw e;
+        }
+      }
     }
   }
 

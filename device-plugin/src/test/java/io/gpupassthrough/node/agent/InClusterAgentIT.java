@@ -87,7 +87,7 @@ class InClusterAgentIT {
     api = RealApiServer.start();
     api.applyDeployBase();
     admin = api.admin();
-    agentClient = api.as("gpu-passthrough", "gpupt-node-agent");
+    agentClient = api.track(AgentKubernetesClient.create(api.configAs("gpu-passthrough", "gpupt-node-agent")));
   }
 
   @AfterAll

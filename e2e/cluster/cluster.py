@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Cluster end-to-end test: a real control plane and kubelet (../shared/k8s up.sh, node.sh), the
 install of the README, the operator and the node agent as processes under their ServiceAccounts, a
-GpuPassthrough from deploy/samples, a pod that gets the GPUs, and deletion with restore. Every fact
-is what a user would check (kubectl columns, Events, node allocatable, the container's env and
-devices, the KubeVirt CR, the host's sysfs) and is printed as ✓/✗.
+GpuPassthrough from deploy/samples, a pod that gets the GPUs, who holds them (the real kubelet's
+PodResources, a QEMU in the simulated host's /proc), a deletion that waits for the pod, and the
+restore once it is gone. Every fact is what a user would check (kubectl columns, Events, node
+allocatable, the container's env and devices, the KubeVirt CR, the host's sysfs) and is printed as ✓/✗.
 
     e2e/cluster/run.sh            # takes the node lock, then runs this
 """
@@ -59,6 +60,9 @@ STATE_DIR = Path("/var/lib/gpupassthrough")  # the agent's hostPath (DESIGN §2)
 PREPARED, PREPARED_AUDIO, PREPARED_GROUP = "0000:01:00.0", "0000:01:00.1", 1
 ADOPTED, ADOPTED_AUDIO, ADOPTED_GROUP = "0000:02:00.0", "0000:02:00.1", 3
 FRAMEBUFFER, FB_DRIVER, FB_VT = "efi-framebuffer.0", "efi-framebuffer", "vtcon1"
+POD_RESOURCES = "/var/lib/kubelet/pod-resources"  # the kubelet's PodResources socket directory
+HOLDERS_INTERVAL_S = 2
+QEMU_PID = 4242  # a fake QEMU in the simulated host's proc
 
 
 class Abort(Exception):
@@ -232,6 +236,9 @@ class ClusterE2e:
         args = [manifests.expand(a, env) for a in c["args"]]
         # The DaemonSet mounts the host under /host; here the host is the simulated one.
         args = manifests.replace_flag(args, "--host-root", str(self.host.root)) + ["--simulated-kernel"]
+        # Status follows the holders every 2 s (default 30), so the holder facts below are seen quickly.
+        args += ["--holders-interval", str(HOLDERS_INTERVAL_S)]
+        self.mount_pod_resources(c, host_root=manifests.flag_value(c["args"], "--host-root"))
         self.r.note(f"host root: a copy of device-plugin/src/test/hosts/{FIXTURE}: "
                     f"{PREPARED} on nouveau with efifb+fbcon on its BAR and HDMI audio {PREPARED_AUDIO} in its "
                     f"group; {ADOPTED} (+{ADOPTED_AUDIO}) already on vfio-pci")
@@ -241,6 +248,30 @@ class ClusterE2e:
         env = {**env, "MALLOC_ARENA_MAX": "2"}
         cmd = [self.java, f"@{AGENT_JVM_OPTIONS}", "-jar", str(AGENT_JAR), *args]
         self.agent = self._supervise("agent", cmd, env, K8S_RUN / "agent.kubeconfig")
+
+    def mount_pod_resources(self, container: dict, host_root: str) -> None:
+        """The kubelet's PodResources directory where the DaemonSet's volume puts it for the agent
+        (hostPath /var/lib/kubelet/pod-resources at <host-root>/var/lib/kubelet/pod-resources, read-only):
+        bind-mounted read-only into the simulated host root, so the agent dials the real kubelet's
+        socket at the path it looks at by default."""
+        pod = self.ds["spec"]["template"]["spec"]
+        mounts = {m["name"]: m for m in container.get("volumeMounts", [])}
+        vol = next((v for v in pod.get("volumes", []) if (v.get("hostPath") or {}).get("path") == POD_RESOURCES), None)
+        mount = mounts.get(vol["name"]) if vol else None
+        where = mount and mount.get("mountPath")
+        self.r.check(where == f"{host_root}{POD_RESOURCES}" and mount.get("readOnly") is True,
+                     f"the DaemonSet mounts the kubelet's {POD_RESOURCES} read-only at {host_root}{POD_RESOURCES}, "
+                     "where the agent looks for kubelet.sock", mount)
+        if not where or not where.startswith(host_root + "/"):
+            raise Abort(f"no {POD_RESOURCES} mount under {host_root} in the DaemonSet")
+        target = self.host.root / where[len(host_root) + 1:]
+        target.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["mount", "--bind", POD_RESOURCES, str(target)], check=True, timeout=30)
+        self.cleanup.callback(lambda: unmount(target))
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(target)], check=True, timeout=30)
+        sock = target / "kubelet.sock"
+        self.r.check(sock.is_socket(), f"the real kubelet's PodResources socket is at <host root>{POD_RESOURCES}"
+                     "/kubelet.sock (bind mount, read-only)", f"{sock}: socket={sock.is_socket()}")
 
     def agent_did_its_work(self) -> None:
         """What the node reports, what the host shows, what the kubelet and the operator made of it."""
@@ -360,6 +391,111 @@ class ClusterE2e:
         self.r.check(not running, f"no container of the {NAMESPACE} pods runs on the node: the process agent is "
                                   "the only agent", f"containers {running}; pods: {shown(ds_pods)}")
 
+    def holders(self) -> None:
+        self.section(f"holders: the real kubelet's PodResources, kubectl get gptnode -o wide, a QEMU in the host's proc")
+        want = [{"namespace": "default", "pod": POD, "container": "vm", "resourceName": RESOURCE}]
+        for address in (PREPARED, ADOPTED):
+            ok, alloc = wait_for(lambda: self.device(address).get("allocatedTo"), lambda a: a == want, 30)
+            self.r.check(ok, f"{address}: status allocatedTo default/{POD}/vm (from the kubelet's PodResources List)",
+                         alloc)
+        ok, rows = wait_for(lambda: self.k.table("gptnode", NODE, "-o", "wide"),
+                            lambda r: bool(r) and all(f"{a}: pod default/{POD}" in r[0].get("HELD-BY", "")
+                                                      for a in (PREPARED, ADOPTED)), 30)
+        wide = self.k.run("get", "gptnode", "-o", "wide").out.rstrip()
+        (WORK / "gptnode-wide.txt").write_text(f"$ kubectl get gptnode -o wide\n{wide}\n")
+        self.r.check(ok, f"kubectl get gptnode -o wide: HELD-BY names pod default/{POD} for both GPUs",
+                     shown(rows))
+        self.r.note("kubectl get gptnode -o wide:\n" + "\n".join("      " + l for l in wide.splitlines()))
+
+        # A QEMU the agent does not know of: only its /proc entry, in the pod's container (its cgroup
+        # file copied from the container's real task), holding the group of the prepared GPU.
+        pod = self.k.get("pod", POD) or {}
+        cid = (((pod.get("status") or {}).get("containerStatuses") or [{}])[0].get("containerID") or "") \
+            .removeprefix("containerd://")
+        pid = nodeside.task_pid(cid) if cid else None
+        if pid is None:
+            raise Abort(f"no task for the container {cid!r} of pod {POD}")
+        cgroup = Path(f"/proc/{pid}/cgroup").read_text()
+        argv = ["/usr/libexec/qemu-kvm", "-name", f"guest=default_{POD}", "-device",
+                f"vfio-pci,host={PREPARED.removeprefix('0000:')},id=hostdev0"]
+        self.host.add_process(QEMU_PID, "qemu-kvm", argv, cgroup,
+                              {3: "/dev/vfio/vfio", 4: f"/dev/vfio/{PREPARED_GROUP}", 5: "anon_inode:[vfio-device]"})
+        self.cleanup.callback(self._remove_qemu)
+        self.r.note(f"<host root>/proc/{QEMU_PID}: comm qemu-kvm, fd 3 /dev/vfio/vfio, 4 /dev/vfio/{PREPARED_GROUP}, "
+                    f"5 anon_inode:[vfio-device]; cgroup of the container's task (pid {pid}): "
+                    + cgroup.strip().splitlines()[0])
+        ok, hh = wait_for(lambda: self.device(PREPARED).get("hostHolders"),
+                          lambda h: bool(h) and h[0].get("pid") == QEMU_PID, 30)
+        h = hh[0] if ok else {}
+        self.r.check(ok and len(hh) == 1 and h.get("command") == "qemu-kvm (" + " ".join(argv) + ")"
+                     and h.get("containerId") == cid and h.get("file") == f"/dev/vfio/{PREPARED_GROUP}",
+                     f"{PREPARED}: status hostHolders pid {QEMU_PID}, command qemu-kvm (its cmdline), container id "
+                     f"of the pod's container {cid[:12]}, file /dev/vfio/{PREPARED_GROUP}", hh)
+        self.r.check(not self.device(ADOPTED).get("hostHolders"),
+                     f"{ADOPTED}: no hostHolders (the QEMU holds group {PREPARED_GROUP} only)",
+                     self.device(ADOPTED).get("hostHolders"))
+
+    def _remove_qemu(self) -> None:
+        if (self.host.root / "proc" / str(QEMU_PID)).exists():
+            self.host.remove_process(QEMU_PID)
+
+    def delete_while_held(self) -> None:
+        self.section(f"kubectl delete gpt {GPT} --wait=false while pod {POD} (and the QEMU) hold the GPUs")
+        res = self.k.run("delete", "gpt", GPT, "--wait=false")
+        self.r.check(res.rc == 0, f"kubectl delete gpt {GPT} --wait=false exits 0", res.text)
+        waiting_for = f"waiting for pod default/{POD} to release {PREPARED}"
+
+        def progressing() -> dict:
+            conds = ((self.k.get("gpt", GPT) or {}).get("status") or {}).get("conditions") or []
+            return next((pick(c, "type", "status", "reason", "message") for c in conds
+                         if c.get("type") == "Progressing"), {})
+        ok, c = wait_for(progressing, lambda c: c.get("status") == "True" and c.get("reason") == "Restoring"
+                         and waiting_for in (c.get("message") or ""), 60)
+        self.r.check(ok, f"GpuPassthrough {GPT}: Progressing=True reason Restoring, \"{waiting_for}\"", c)
+        restores = self.node_status().get("restores") or []
+        ours = next((r for r in restores if r.get("owner") == GPT), {})
+        self.r.check(ours.get("state") == "Waiting" and waiting_for in (ours.get("message") or ""),
+                     f"GpuPassthroughNode {NODE}: restore of {GPT} Waiting, naming the pod",
+                     pick(ours, "state", "restored", "message"))
+        d = self.device(PREPARED)
+        self.r.check(d.get("reason") == "DeviceInUse", f"{PREPARED}: reason DeviceInUse",
+                     pick(d, "reason", "health", "advertised", "message"))
+        ok, d = wait_for(lambda: self.device(PREPARED), lambda d: cols(d, kubelet="Registered", health="Unhealthy",
+                                                                     resourceName=RESOURCE), 30)
+        row = (self.k.table("gptnode", NODE) or [{}])[0]
+        self.r.check(ok and d.get("advertised") is False and row.get("KUBELET") == "Registered",
+                     f"{PREPARED}: still listed to the kubelet, Unhealthy, by its registered plugin (kubelet "
+                     "Registered, health Unhealthy, not advertised); kubectl get gptnode: KUBELET Registered",
+                     f"{pick(d, 'kubelet', 'health', 'advertised', 'resourceName')}; KUBELET={row.get('KUBELET')}")
+        self.r.check(not self.device(ADOPTED) and self.host.pci_driver(ADOPTED) == "vfio-pci",
+                     f"{ADOPTED} (adopted as found, nothing to give back) is restored at once: it stays on vfio-pci, "
+                     "leaves the status and is withdrawn from the kubelet (the pod keeps its allocation)",
+                     f"status {pick(self.device(ADOPTED), 'reason', 'message')}; driver {self.host.pci_driver(ADOPTED)}")
+        h = self.host
+        drivers = {a: h.pci_driver(a) for a in (PREPARED, PREPARED_AUDIO)}
+        originals = {k: v.get("driver") for k, v in ((h.record() or {}).get("devices") or {}).items()}
+        self.r.check(set(drivers.values()) == {"vfio-pci"} and originals.get(PREPARED) == "nouveau",
+                     f"host unchanged: {PREPARED} and {PREPARED_AUDIO} still on vfio-pci, the original driver "
+                     "still recorded", f"{drivers}; record {originals}")
+        # The held GPU stays listed, Unhealthy (capacity, not allocatable); the adopted one is withdrawn.
+        ok, seen = wait_for(self.node_resource, lambda r: r == ("1", "0"), 45)
+        self.r.check(ok, f"node {NODE}: capacity {RESOURCE} 1, allocatable 0 ({PREPARED} advertised Unhealthy "
+                     f"while it waits, {ADOPTED} withdrawn)", f"(capacity, allocatable) {seen}")
+        wide = self.k.run("get", "gptnode", "-o", "wide").out.rstrip()
+        with open(WORK / "gptnode-wide.txt", "a") as f:
+            f.write(f"$ kubectl get gptnode -o wide   # restore waiting\n{wide}\n")
+        self.r.note("kubectl get gptnode -o wide:\n" + "\n".join("      " + l for l in wide.splitlines()))
+        failed = [r for r in self.node_status().get("restores") or [] if r.get("state") == "Failed"]
+        events = self.k.run("get", "events", "-n", "default", "--field-selector",
+                            f"involvedObject.name={GPT},reason=RestoreFailed", "-o", "name").out.strip()
+        self.r.check(not failed and not events, "no restore Failed, no RestoreFailed Event",
+                     f"failed restores {failed}; events {events or 'none'}")
+        phase = ((self.k.get("pod", POD) or {}).get("status") or {}).get("phase")
+        gpt = self.k.get("gpt", GPT)
+        self.r.check(phase == "Running" and gpt is not None and bool((gpt.get("metadata") or {}).get("deletionTimestamp")),
+                     f"pod {POD} still Running; the GpuPassthrough waits (deletionTimestamp set, finalizer kept)",
+                     f"pod {phase}; gpt finalizers {gpt and gpt['metadata'].get('finalizers')}")
+
     def _pod_problem(self) -> str:
         pod = self.k.get("pod", POD) or {}
         st = pod.get("status") or {}
@@ -388,12 +524,17 @@ class ClusterE2e:
                      f"RSS {rss and round(rss, 1)} MiB, limit {limit} MiB (JVM flags of {AGENT_JVM_OPTIONS.name})")
 
     def delete(self) -> None:
-        self.section(f"kubectl delete pod {POD}; kubectl delete gpt {GPT} (restoreOnDelete: true)")
+        self.section(f"release: the QEMU exits (<host root>/proc/{QEMU_PID} removed), kubectl delete pod {POD}; "
+                     f"the deletion of {GPT} completes (restoreOnDelete: true)")
+        self._remove_qemu()
+        ok, hh = wait_for(lambda: self.device(PREPARED).get("hostHolders"), lambda h: not h, 30)
+        self.r.check(ok, f"{PREPARED}: no hostHolders once the QEMU is gone", hh)
         self.delete_pod()
         t = time.monotonic()
-        res = self.k.run("delete", "gpt", GPT, "--timeout=90s", timeout=120)
-        self.r.check(res.rc == 0, f"kubectl delete gpt {GPT} completes (finalizer released after restore)",
-                     f"{res.text} after {time.monotonic() - t:.0f} s")
+        res = self.k.run("wait", "--for=delete", f"gpt/{GPT}", "--timeout=90s", timeout=120)
+        gone = self.k.get("gpt", GPT) is None
+        self.r.check(gone, f"GpuPassthrough {GPT} is gone once the pod is (finalizer released after restore)",
+                     f"{res.text or 'deleted'} {time.monotonic() - t:.0f} s after the pod")
         h = self.host
         drivers = {PREPARED: h.pci_driver(PREPARED), PREPARED_AUDIO: h.pci_driver(PREPARED_AUDIO)}
         self.r.check(drivers == {PREPARED: "nouveau", PREPARED_AUDIO: "snd_hda_intel"},
@@ -486,6 +627,22 @@ def port_free(port: int) -> bool:
             return False
 
 
+def mounts_under(path: Path) -> list[Path]:
+    """Mount points at or below `path`, deepest first (/proc/self/mounts escapes spaces as \\040)."""
+    prefix = str(path.resolve())
+    out = []
+    for line in Path("/proc/self/mounts").read_text().splitlines():
+        point = line.split()[1].replace("\\040", " ")
+        if point == prefix or point.startswith(prefix + "/"):
+            out.append(Path(point))
+    return sorted(out, key=lambda p: len(p.parts), reverse=True)
+
+
+def unmount(path: Path) -> None:
+    for point in mounts_under(path):
+        subprocess.run(["umount", str(point)], check=True, timeout=30)
+
+
 def present(o: object) -> bool:
     return o is not None
 
@@ -559,13 +716,15 @@ def main() -> int:
         print(f"cluster e2e: {e}", file=sys.stderr)
         return 2
     if WORK.exists():
+        unmount(WORK)  # a bind mount left by a killed run: rmtree must not reach into the kubelet's directory
         shutil.rmtree(WORK)
     WORK.mkdir(parents=True)
     with ExitStack() as cleanup:
         e2e = ClusterE2e(report, Cleanup(cleanup), java)
         try:
             for step in (e2e.cluster, e2e.install, e2e.start_operator, e2e.apply_sample, e2e.start_agent,
-                         e2e.agent_did_its_work, e2e.kubevirt_appears, e2e.admission, e2e.pod, e2e.over_time, e2e.delete):
+                         e2e.agent_did_its_work, e2e.kubevirt_appears, e2e.admission, e2e.pod, e2e.holders,
+                         e2e.over_time, e2e.delete_while_held, e2e.delete):
                 step()
         except Abort as e:
             report.check(False, "the story could go on", str(e)[-1500:])

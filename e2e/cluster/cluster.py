@@ -11,7 +11,6 @@ allocatable, the container's env and devices, the KubeVirt CR, the host's sysfs)
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import signal
@@ -30,31 +29,21 @@ REPO = HERE.parent.parent
 sys.path.insert(0, str(HERE.parent / "lib"))
 sys.path.insert(0, str(HERE))
 
+import common  # noqa: E402
 import manifests  # noqa: E402
 import nodeside  # noqa: E402
-from kube import Kubectl, shown, wait_for  # noqa: E402
+from common import (AGENT, GPT, K8S_RUN, NAMESPACE, NODE, OPERATOR, PAUSE_IMAGE, POD, RESOURCE, SAMPLE,  # noqa: E402
+                    SHARED_K8S, Abort, resource_env)
+from kube import Kubectl, mib, shown, wait_for  # noqa: E402
 from procs import Supervised  # noqa: E402
 from report import Report  # noqa: E402
 from simhost import FBCON, FIXTURE, SimHost  # noqa: E402
 
-SHARED_K8S = Path(os.environ.get("GPUPT_SHARED_K8S", REPO.parent / "shared" / "k8s"))
-K8S_RUN = Path(os.environ.get("K8S_RUN", "/tmp/gpupt-k8s"))  # up.sh's default, shared with node.sh
 WORK = Path(os.environ.get("E2E_WORK", REPO / "e2e" / "work")) / "cluster"
 OPERATOR_JAR = REPO / "operator/target/gpupt-operator.jar"
 AGENT_JAR = REPO / "device-plugin/target/gpupt-node.jar"
 AGENT_JVM_OPTIONS = REPO / "deploy/images/node-agent/jvm.options"  # the image's ENTRYPOINT argfile
-SAMPLE = "deploy/samples/gpupassthrough-model.yaml"
-LOCK = "/tmp/gpupt-node.lock"
-
-NODE = "e2e-node"
-NAMESPACE = "gpu-passthrough"
-OPERATOR = "gpupt-operator"        # Deployment, ServiceAccount and Lease (deploy/base/operator)
-AGENT = "gpupt-node-agent"         # DaemonSet the operator creates, ServiceAccount (deploy/base/agent)
-GPT = "nvidia-a10"                 # the sample's name
-RESOURCE = "nvidia.com/GA102GL_A10"  # the sample's comment: the default derived from pci.ids
 SELECTOR = "10DE:2236"
-POD = "gpu-vm"
-PAUSE_IMAGE = "gpupt.local/pause:1"  # node.sh imports it; nothing is pulled here
 STATE_DIR = Path("/var/lib/gpupassthrough")  # the agent's hostPath (DESIGN §2)
 # The fixture's devices (simhost.FIXTURE): one to prepare, one already on vfio-pci to adopt.
 PREPARED, PREPARED_AUDIO, PREPARED_GROUP = "0000:01:00.0", "0000:01:00.1", 1
@@ -63,14 +52,6 @@ FRAMEBUFFER, FB_DRIVER, FB_VT = "efi-framebuffer.0", "efi-framebuffer", "vtcon1"
 POD_RESOURCES = "/var/lib/kubelet/pod-resources"  # the kubelet's PodResources socket directory
 HOLDERS_INTERVAL_S = 2
 QEMU_PID = 4242  # a fake QEMU in the simulated host's proc
-
-
-class Abort(Exception):
-    """A step whose failure leaves nothing meaningful to check after it."""
-
-
-def env_var(name: str) -> str:
-    return f"PCI_RESOURCE_{name.upper().replace('/', '_').replace('.', '_')}"
 
 
 class Cleanup:
@@ -107,16 +88,6 @@ class ClusterE2e:
     def section(self, title: str) -> None:
         self.r.section(f"[{time.monotonic() - self.t0:5.0f} s] {title}")
 
-    def script(self, name: str, *args: str) -> subprocess.CompletedProcess:
-        log = WORK / f"{name.removesuffix('.sh')}.log"
-        with open(log, "a") as out:
-            p = subprocess.run([str(SHARED_K8S / name), *args], stdout=out, stderr=subprocess.STDOUT,
-                               env={**os.environ, "K8S_RUN": str(K8S_RUN)}, timeout=300)
-        if p.returncode != 0:
-            raise Abort(f"{SHARED_K8S / name} {' '.join(args)} exited {p.returncode}: "
-                        + log.read_text(errors="replace")[-1500:])
-        return p
-
     def gpt_row(self) -> dict[str, str]:
         rows = self.k.table("gpt", GPT)
         return rows[0] if rows else {}
@@ -145,8 +116,8 @@ class ClusterE2e:
     def cluster(self) -> None:
         self.section(f"control plane and node: {SHARED_K8S}/up.sh, node.sh {NODE}")
         self.cleanup.callback(self.stop_cluster)
-        self.script("up.sh")
-        self.script("node.sh", NODE)
+        common.script("up.sh", logs=WORK)
+        common.script("node.sh", NODE, logs=WORK)
         ok, labels = wait_for(self._labels, lambda l: l.get("gpupassthrough.io/enabled") == "true", 30)
         self.r.check(ok, f"node {NODE} registered with label gpupassthrough.io/enabled=true", labels)
         if not ok:
@@ -379,9 +350,9 @@ class ClusterE2e:
         self.r.check(ok, f"pod {POD} Running", phase if ok else self._pod_problem())
         info = nodeside.app_container(nodeside.containers(POD, "default"), "vm")
         env = nodeside.env_of(info) if info else {}
-        value = env.get(env_var(RESOURCE), "")
+        value = env.get(resource_env(RESOURCE), "")
         self.r.check(sorted(value.split(",")) == [PREPARED, ADOPTED],
-                     f"ctr containers info: env {env_var(RESOURCE)} = {PREPARED},{ADOPTED}",
+                     f"ctr containers info: env {resource_env(RESOURCE)} = {PREPARED},{ADOPTED}",
                      {k: v for k, v in env.items() if k.startswith("PCI_RESOURCE")} or "no container")
         devices = nodeside.devices_of(info) if info else []
         want = ["/dev/vfio/vfio", f"/dev/vfio/{PREPARED_GROUP}", f"/dev/vfio/{ADOPTED_GROUP}"]
@@ -602,13 +573,7 @@ class ClusterE2e:
             nodeside.remove_containers(ids)
         except (subprocess.SubprocessError, OSError):
             pass  # containerd not up
-        pids = [int(p) for f in ("pids", "node-pids") if (K8S_RUN / f).exists()
-                for p in (K8S_RUN / f).read_text().split()]
-        subprocess.run([str(SHARED_K8S / "down.sh")], env={**os.environ, "K8S_RUN": str(K8S_RUN)},
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
-        # down.sh signals and waits 1 s; an apiserver takes longer to let go of its port, and the
-        # next run (after the lock is released) must find the ports free.
-        nodeside.wait_gone(pids, timeout_s=30)
+        common.down()
         if ids:
             nodeside.kill_shims(ids)
 
@@ -659,30 +624,13 @@ def cols(row: dict[str, str], **want: str) -> bool:
     return all(row.get(k) == v for k, v in want.items())
 
 
-def mib(quantity: str | None) -> float | None:
-    """A Kubernetes memory quantity in MiB (Mi, Gi, M, plain bytes)."""
-    if not quantity:
-        return None
-    units = {"Ki": 1 / 1024, "Mi": 1, "Gi": 1024, "K": 1000 / 2**20, "M": 10**6 / 2**20, "G": 10**9 / 2**20}
-    for u, f in units.items():
-        if quantity.endswith(u):
-            return float(quantity[: -len(u)]) * f
-    return float(quantity) / 2**20
-
-
 def preflight(args) -> str:
-    if os.environ.get("GPUPT_NODE_LOCK_HELD") != LOCK:
-        raise Abort(f"run e2e/cluster/run.sh: it holds {LOCK} (one kubelet/containerd per machine)")
-    if os.geteuid() != 0:
-        raise Abort("needs root (containerd, kubelet, mknod of /dev/vfio stand-ins)")
+    common.preflight("e2e/cluster/run.sh", "containerd, kubelet, mknod of /dev/vfio stand-ins")
     if not (SHARED_K8S / "up.sh").exists():
         raise Abort(f"no {SHARED_K8S}/up.sh: put ../shared beside the checkout or set GPUPT_SHARED_K8S")
     busy = [p for p in PORTS if not port_free(p)]
     if busy:
         raise Abort(f"ports {busy} are in use (a control plane or kubelet of another run?): the e2e starts its own")
-    if (K8S_RUN / "pids").exists() or (K8S_RUN / "node-pids").exists():
-        raise Abort(f"a control plane or node is already up in {K8S_RUN} ({K8S_RUN}/pids): stop it with "
-                    f"K8S_RUN={K8S_RUN} {SHARED_K8S}/down.sh")
     subprocess.run([str(SHARED_K8S / "install.sh")], check=True, stdout=subprocess.DEVNULL)
     for tool in ("kubectl", "ctr", "containerd"):
         if not shutil.which(tool):
@@ -721,17 +669,9 @@ def main() -> int:
     WORK.mkdir(parents=True)
     with ExitStack() as cleanup:
         e2e = ClusterE2e(report, Cleanup(cleanup), java)
-        try:
-            for step in (e2e.cluster, e2e.install, e2e.start_operator, e2e.apply_sample, e2e.start_agent,
-                         e2e.agent_did_its_work, e2e.kubevirt_appears, e2e.admission, e2e.pod, e2e.holders,
-                         e2e.over_time, e2e.delete_while_held, e2e.delete):
-                step()
-        except Abort as e:
-            report.check(False, "the story could go on", str(e)[-1500:])
-        except Exception as e:  # a bug or an unexpected answer: say where, still clean up
-            report.check(False, "the e2e itself ran without an error", f"{type(e).__name__}: {e}")
-            import traceback
-            traceback.print_exc()
+        common.run_steps(report, (e2e.cluster, e2e.install, e2e.start_operator, e2e.apply_sample, e2e.start_agent,
+                                  e2e.agent_did_its_work, e2e.kubevirt_appears, e2e.admission, e2e.pod, e2e.holders,
+                                  e2e.over_time, e2e.delete_while_held, e2e.delete))
         e2e.section("cleanup: pods, processes, containerd leftovers, down.sh, /dev/vfio stand-ins")
     if not state_dir_existed and STATE_DIR.is_dir() and not any(STATE_DIR.iterdir()):
         STATE_DIR.rmdir()  # the kubelet made it for the DaemonSet's hostPath; nothing was written there

@@ -1,16 +1,16 @@
 #!/usr/bin/env python3
 """Cluster end-to-end test: a real control plane and kubelet (../shared/k8s up.sh, node.sh), the
 install of the README, the operator and the node agent as processes under their ServiceAccounts, a
-GpuPassthrough from deploy/samples, a pod that gets the GPUs, and deletion with restore. Every fact
-is what a user would check (kubectl columns, Events, node allocatable, the container's env and
-devices, the KubeVirt CR, the host's sysfs) and is printed as ✓/✗.
+GpuPassthrough from deploy/samples, a pod that gets the GPUs, who holds them (the real kubelet's
+PodResources, a QEMU in the simulated host's /proc), a deletion that waits for the pod, and the
+restore once it is gone. Every fact is what a user would check (kubectl columns, Events, node
+allocatable, the container's env and devices, the KubeVirt CR, the host's sysfs) and is printed as ✓/✗.
 
     e2e/cluster/run.sh            # takes the node lock, then runs this
 """
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import signal
@@ -29,44 +29,29 @@ REPO = HERE.parent.parent
 sys.path.insert(0, str(HERE.parent / "lib"))
 sys.path.insert(0, str(HERE))
 
+import common  # noqa: E402
 import manifests  # noqa: E402
 import nodeside  # noqa: E402
-from kube import Kubectl, shown, wait_for  # noqa: E402
+from common import (AGENT, GPT, K8S_RUN, NAMESPACE, NODE, OPERATOR, PAUSE_IMAGE, POD, RESOURCE, SAMPLE,  # noqa: E402
+                    SHARED_K8S, Abort, resource_env)
+from kube import Kubectl, mib, shown, wait_for  # noqa: E402
 from procs import Supervised  # noqa: E402
 from report import Report  # noqa: E402
 from simhost import FBCON, FIXTURE, SimHost  # noqa: E402
 
-SHARED_K8S = Path(os.environ.get("GPUPT_SHARED_K8S", REPO.parent / "shared" / "k8s"))
-K8S_RUN = Path(os.environ.get("K8S_RUN", "/tmp/gpupt-k8s"))  # up.sh's default, shared with node.sh
 WORK = Path(os.environ.get("E2E_WORK", REPO / "e2e" / "work")) / "cluster"
 OPERATOR_JAR = REPO / "operator/target/gpupt-operator.jar"
 AGENT_JAR = REPO / "device-plugin/target/gpupt-node.jar"
 AGENT_JVM_OPTIONS = REPO / "deploy/images/node-agent/jvm.options"  # the image's ENTRYPOINT argfile
-SAMPLE = "deploy/samples/gpupassthrough-model.yaml"
-LOCK = "/tmp/gpupt-node.lock"
-
-NODE = "e2e-node"
-NAMESPACE = "gpu-passthrough"
-OPERATOR = "gpupt-operator"        # Deployment, ServiceAccount and Lease (deploy/base/operator)
-AGENT = "gpupt-node-agent"         # DaemonSet the operator creates, ServiceAccount (deploy/base/agent)
-GPT = "nvidia-a10"                 # the sample's name
-RESOURCE = "nvidia.com/GA102GL_A10"  # the sample's comment: the default derived from pci.ids
 SELECTOR = "10DE:2236"
-POD = "gpu-vm"
-PAUSE_IMAGE = "gpupt.local/pause:1"  # node.sh imports it; nothing is pulled here
 STATE_DIR = Path("/var/lib/gpupassthrough")  # the agent's hostPath (DESIGN §2)
 # The fixture's devices (simhost.FIXTURE): one to prepare, one already on vfio-pci to adopt.
 PREPARED, PREPARED_AUDIO, PREPARED_GROUP = "0000:01:00.0", "0000:01:00.1", 1
 ADOPTED, ADOPTED_AUDIO, ADOPTED_GROUP = "0000:02:00.0", "0000:02:00.1", 3
 FRAMEBUFFER, FB_DRIVER, FB_VT = "efi-framebuffer.0", "efi-framebuffer", "vtcon1"
-
-
-class Abort(Exception):
-    """A step whose failure leaves nothing meaningful to check after it."""
-
-
-def env_var(name: str) -> str:
-    return f"PCI_RESOURCE_{name.upper().replace('/', '_').replace('.', '_')}"
+POD_RESOURCES = "/var/lib/kubelet/pod-resources"  # the kubelet's PodResources socket directory
+HOLDERS_INTERVAL_S = 2
+QEMU_PID = 4242  # a fake QEMU in the simulated host's proc
 
 
 class Cleanup:
@@ -103,16 +88,6 @@ class ClusterE2e:
     def section(self, title: str) -> None:
         self.r.section(f"[{time.monotonic() - self.t0:5.0f} s] {title}")
 
-    def script(self, name: str, *args: str) -> subprocess.CompletedProcess:
-        log = WORK / f"{name.removesuffix('.sh')}.log"
-        with open(log, "a") as out:
-            p = subprocess.run([str(SHARED_K8S / name), *args], stdout=out, stderr=subprocess.STDOUT,
-                               env={**os.environ, "K8S_RUN": str(K8S_RUN)}, timeout=300)
-        if p.returncode != 0:
-            raise Abort(f"{SHARED_K8S / name} {' '.join(args)} exited {p.returncode}: "
-                        + log.read_text(errors="replace")[-1500:])
-        return p
-
     def gpt_row(self) -> dict[str, str]:
         rows = self.k.table("gpt", GPT)
         return rows[0] if rows else {}
@@ -141,8 +116,8 @@ class ClusterE2e:
     def cluster(self) -> None:
         self.section(f"control plane and node: {SHARED_K8S}/up.sh, node.sh {NODE}")
         self.cleanup.callback(self.stop_cluster)
-        self.script("up.sh")
-        self.script("node.sh", NODE)
+        common.script("up.sh", logs=WORK)
+        common.script("node.sh", NODE, logs=WORK)
         ok, labels = wait_for(self._labels, lambda l: l.get("gpupassthrough.io/enabled") == "true", 30)
         self.r.check(ok, f"node {NODE} registered with label gpupassthrough.io/enabled=true", labels)
         if not ok:
@@ -232,6 +207,9 @@ class ClusterE2e:
         args = [manifests.expand(a, env) for a in c["args"]]
         # The DaemonSet mounts the host under /host; here the host is the simulated one.
         args = manifests.replace_flag(args, "--host-root", str(self.host.root)) + ["--simulated-kernel"]
+        # Status follows the holders every 2 s (default 30), so the holder facts below are seen quickly.
+        args += ["--holders-interval", str(HOLDERS_INTERVAL_S)]
+        self.mount_pod_resources(c, host_root=manifests.flag_value(c["args"], "--host-root"))
         self.r.note(f"host root: a copy of device-plugin/src/test/hosts/{FIXTURE}: "
                     f"{PREPARED} on nouveau with efifb+fbcon on its BAR and HDMI audio {PREPARED_AUDIO} in its "
                     f"group; {ADOPTED} (+{ADOPTED_AUDIO}) already on vfio-pci")
@@ -241,6 +219,30 @@ class ClusterE2e:
         env = {**env, "MALLOC_ARENA_MAX": "2"}
         cmd = [self.java, f"@{AGENT_JVM_OPTIONS}", "-jar", str(AGENT_JAR), *args]
         self.agent = self._supervise("agent", cmd, env, K8S_RUN / "agent.kubeconfig")
+
+    def mount_pod_resources(self, container: dict, host_root: str) -> None:
+        """The kubelet's PodResources directory where the DaemonSet's volume puts it for the agent
+        (hostPath /var/lib/kubelet/pod-resources at <host-root>/var/lib/kubelet/pod-resources, read-only):
+        bind-mounted read-only into the simulated host root, so the agent dials the real kubelet's
+        socket at the path it looks at by default."""
+        pod = self.ds["spec"]["template"]["spec"]
+        mounts = {m["name"]: m for m in container.get("volumeMounts", [])}
+        vol = next((v for v in pod.get("volumes", []) if (v.get("hostPath") or {}).get("path") == POD_RESOURCES), None)
+        mount = mounts.get(vol["name"]) if vol else None
+        where = mount and mount.get("mountPath")
+        self.r.check(where == f"{host_root}{POD_RESOURCES}" and mount.get("readOnly") is True,
+                     f"the DaemonSet mounts the kubelet's {POD_RESOURCES} read-only at {host_root}{POD_RESOURCES}, "
+                     "where the agent looks for kubelet.sock", mount)
+        if not where or not where.startswith(host_root + "/"):
+            raise Abort(f"no {POD_RESOURCES} mount under {host_root} in the DaemonSet")
+        target = self.host.root / where[len(host_root) + 1:]
+        target.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["mount", "--bind", POD_RESOURCES, str(target)], check=True, timeout=30)
+        self.cleanup.callback(lambda: unmount(target))
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(target)], check=True, timeout=30)
+        sock = target / "kubelet.sock"
+        self.r.check(sock.is_socket(), f"the real kubelet's PodResources socket is at <host root>{POD_RESOURCES}"
+                     "/kubelet.sock (bind mount, read-only)", f"{sock}: socket={sock.is_socket()}")
 
     def agent_did_its_work(self) -> None:
         """What the node reports, what the host shows, what the kubelet and the operator made of it."""
@@ -348,9 +350,9 @@ class ClusterE2e:
         self.r.check(ok, f"pod {POD} Running", phase if ok else self._pod_problem())
         info = nodeside.app_container(nodeside.containers(POD, "default"), "vm")
         env = nodeside.env_of(info) if info else {}
-        value = env.get(env_var(RESOURCE), "")
+        value = env.get(resource_env(RESOURCE), "")
         self.r.check(sorted(value.split(",")) == [PREPARED, ADOPTED],
-                     f"ctr containers info: env {env_var(RESOURCE)} = {PREPARED},{ADOPTED}",
+                     f"ctr containers info: env {resource_env(RESOURCE)} = {PREPARED},{ADOPTED}",
                      {k: v for k, v in env.items() if k.startswith("PCI_RESOURCE")} or "no container")
         devices = nodeside.devices_of(info) if info else []
         want = ["/dev/vfio/vfio", f"/dev/vfio/{PREPARED_GROUP}", f"/dev/vfio/{ADOPTED_GROUP}"]
@@ -359,6 +361,111 @@ class ClusterE2e:
         running = nodeside.containers_in_namespace(NAMESPACE)
         self.r.check(not running, f"no container of the {NAMESPACE} pods runs on the node: the process agent is "
                                   "the only agent", f"containers {running}; pods: {shown(ds_pods)}")
+
+    def holders(self) -> None:
+        self.section(f"holders: the real kubelet's PodResources, kubectl get gptnode -o wide, a QEMU in the host's proc")
+        want = [{"namespace": "default", "pod": POD, "container": "vm", "resourceName": RESOURCE}]
+        for address in (PREPARED, ADOPTED):
+            ok, alloc = wait_for(lambda: self.device(address).get("allocatedTo"), lambda a: a == want, 30)
+            self.r.check(ok, f"{address}: status allocatedTo default/{POD}/vm (from the kubelet's PodResources List)",
+                         alloc)
+        ok, rows = wait_for(lambda: self.k.table("gptnode", NODE, "-o", "wide"),
+                            lambda r: bool(r) and all(f"{a}: pod default/{POD}" in r[0].get("HELD-BY", "")
+                                                      for a in (PREPARED, ADOPTED)), 30)
+        wide = self.k.run("get", "gptnode", "-o", "wide").out.rstrip()
+        (WORK / "gptnode-wide.txt").write_text(f"$ kubectl get gptnode -o wide\n{wide}\n")
+        self.r.check(ok, f"kubectl get gptnode -o wide: HELD-BY names pod default/{POD} for both GPUs",
+                     shown(rows))
+        self.r.note("kubectl get gptnode -o wide:\n" + "\n".join("      " + l for l in wide.splitlines()))
+
+        # A QEMU the agent does not know of: only its /proc entry, in the pod's container (its cgroup
+        # file copied from the container's real task), holding the group of the prepared GPU.
+        pod = self.k.get("pod", POD) or {}
+        cid = (((pod.get("status") or {}).get("containerStatuses") or [{}])[0].get("containerID") or "") \
+            .removeprefix("containerd://")
+        pid = nodeside.task_pid(cid) if cid else None
+        if pid is None:
+            raise Abort(f"no task for the container {cid!r} of pod {POD}")
+        cgroup = Path(f"/proc/{pid}/cgroup").read_text()
+        argv = ["/usr/libexec/qemu-kvm", "-name", f"guest=default_{POD}", "-device",
+                f"vfio-pci,host={PREPARED.removeprefix('0000:')},id=hostdev0"]
+        self.host.add_process(QEMU_PID, "qemu-kvm", argv, cgroup,
+                              {3: "/dev/vfio/vfio", 4: f"/dev/vfio/{PREPARED_GROUP}", 5: "anon_inode:[vfio-device]"})
+        self.cleanup.callback(self._remove_qemu)
+        self.r.note(f"<host root>/proc/{QEMU_PID}: comm qemu-kvm, fd 3 /dev/vfio/vfio, 4 /dev/vfio/{PREPARED_GROUP}, "
+                    f"5 anon_inode:[vfio-device]; cgroup of the container's task (pid {pid}): "
+                    + cgroup.strip().splitlines()[0])
+        ok, hh = wait_for(lambda: self.device(PREPARED).get("hostHolders"),
+                          lambda h: bool(h) and h[0].get("pid") == QEMU_PID, 30)
+        h = hh[0] if ok else {}
+        self.r.check(ok and len(hh) == 1 and h.get("command") == "qemu-kvm (" + " ".join(argv) + ")"
+                     and h.get("containerId") == cid and h.get("file") == f"/dev/vfio/{PREPARED_GROUP}",
+                     f"{PREPARED}: status hostHolders pid {QEMU_PID}, command qemu-kvm (its cmdline), container id "
+                     f"of the pod's container {cid[:12]}, file /dev/vfio/{PREPARED_GROUP}", hh)
+        self.r.check(not self.device(ADOPTED).get("hostHolders"),
+                     f"{ADOPTED}: no hostHolders (the QEMU holds group {PREPARED_GROUP} only)",
+                     self.device(ADOPTED).get("hostHolders"))
+
+    def _remove_qemu(self) -> None:
+        if (self.host.root / "proc" / str(QEMU_PID)).exists():
+            self.host.remove_process(QEMU_PID)
+
+    def delete_while_held(self) -> None:
+        self.section(f"kubectl delete gpt {GPT} --wait=false while pod {POD} (and the QEMU) hold the GPUs")
+        res = self.k.run("delete", "gpt", GPT, "--wait=false")
+        self.r.check(res.rc == 0, f"kubectl delete gpt {GPT} --wait=false exits 0", res.text)
+        waiting_for = f"waiting for pod default/{POD} to release {PREPARED}"
+
+        def progressing() -> dict:
+            conds = ((self.k.get("gpt", GPT) or {}).get("status") or {}).get("conditions") or []
+            return next((pick(c, "type", "status", "reason", "message") for c in conds
+                         if c.get("type") == "Progressing"), {})
+        ok, c = wait_for(progressing, lambda c: c.get("status") == "True" and c.get("reason") == "Restoring"
+                         and waiting_for in (c.get("message") or ""), 60)
+        self.r.check(ok, f"GpuPassthrough {GPT}: Progressing=True reason Restoring, \"{waiting_for}\"", c)
+        restores = self.node_status().get("restores") or []
+        ours = next((r for r in restores if r.get("owner") == GPT), {})
+        self.r.check(ours.get("state") == "Waiting" and waiting_for in (ours.get("message") or ""),
+                     f"GpuPassthroughNode {NODE}: restore of {GPT} Waiting, naming the pod",
+                     pick(ours, "state", "restored", "message"))
+        d = self.device(PREPARED)
+        self.r.check(d.get("reason") == "DeviceInUse", f"{PREPARED}: reason DeviceInUse",
+                     pick(d, "reason", "health", "advertised", "message"))
+        ok, d = wait_for(lambda: self.device(PREPARED), lambda d: cols(d, kubelet="Registered", health="Unhealthy",
+                                                                     resourceName=RESOURCE), 30)
+        row = (self.k.table("gptnode", NODE) or [{}])[0]
+        self.r.check(ok and d.get("advertised") is False and row.get("KUBELET") == "Registered",
+                     f"{PREPARED}: still listed to the kubelet, Unhealthy, by its registered plugin (kubelet "
+                     "Registered, health Unhealthy, not advertised); kubectl get gptnode: KUBELET Registered",
+                     f"{pick(d, 'kubelet', 'health', 'advertised', 'resourceName')}; KUBELET={row.get('KUBELET')}")
+        self.r.check(not self.device(ADOPTED) and self.host.pci_driver(ADOPTED) == "vfio-pci",
+                     f"{ADOPTED} (adopted as found, nothing to give back) is restored at once: it stays on vfio-pci, "
+                     "leaves the status and is withdrawn from the kubelet (the pod keeps its allocation)",
+                     f"status {pick(self.device(ADOPTED), 'reason', 'message')}; driver {self.host.pci_driver(ADOPTED)}")
+        h = self.host
+        drivers = {a: h.pci_driver(a) for a in (PREPARED, PREPARED_AUDIO)}
+        originals = {k: v.get("driver") for k, v in ((h.record() or {}).get("devices") or {}).items()}
+        self.r.check(set(drivers.values()) == {"vfio-pci"} and originals.get(PREPARED) == "nouveau",
+                     f"host unchanged: {PREPARED} and {PREPARED_AUDIO} still on vfio-pci, the original driver "
+                     "still recorded", f"{drivers}; record {originals}")
+        # The held GPU stays listed, Unhealthy (capacity, not allocatable); the adopted one is withdrawn.
+        ok, seen = wait_for(self.node_resource, lambda r: r == ("1", "0"), 45)
+        self.r.check(ok, f"node {NODE}: capacity {RESOURCE} 1, allocatable 0 ({PREPARED} advertised Unhealthy "
+                     f"while it waits, {ADOPTED} withdrawn)", f"(capacity, allocatable) {seen}")
+        wide = self.k.run("get", "gptnode", "-o", "wide").out.rstrip()
+        with open(WORK / "gptnode-wide.txt", "a") as f:
+            f.write(f"$ kubectl get gptnode -o wide   # restore waiting\n{wide}\n")
+        self.r.note("kubectl get gptnode -o wide:\n" + "\n".join("      " + l for l in wide.splitlines()))
+        failed = [r for r in self.node_status().get("restores") or [] if r.get("state") == "Failed"]
+        events = self.k.run("get", "events", "-n", "default", "--field-selector",
+                            f"involvedObject.name={GPT},reason=RestoreFailed", "-o", "name").out.strip()
+        self.r.check(not failed and not events, "no restore Failed, no RestoreFailed Event",
+                     f"failed restores {failed}; events {events or 'none'}")
+        phase = ((self.k.get("pod", POD) or {}).get("status") or {}).get("phase")
+        gpt = self.k.get("gpt", GPT)
+        self.r.check(phase == "Running" and gpt is not None and bool((gpt.get("metadata") or {}).get("deletionTimestamp")),
+                     f"pod {POD} still Running; the GpuPassthrough waits (deletionTimestamp set, finalizer kept)",
+                     f"pod {phase}; gpt finalizers {gpt and gpt['metadata'].get('finalizers')}")
 
     def _pod_problem(self) -> str:
         pod = self.k.get("pod", POD) or {}
@@ -388,12 +495,17 @@ class ClusterE2e:
                      f"RSS {rss and round(rss, 1)} MiB, limit {limit} MiB (JVM flags of {AGENT_JVM_OPTIONS.name})")
 
     def delete(self) -> None:
-        self.section(f"kubectl delete pod {POD}; kubectl delete gpt {GPT} (restoreOnDelete: true)")
+        self.section(f"release: the QEMU exits (<host root>/proc/{QEMU_PID} removed), kubectl delete pod {POD}; "
+                     f"the deletion of {GPT} completes (restoreOnDelete: true)")
+        self._remove_qemu()
+        ok, hh = wait_for(lambda: self.device(PREPARED).get("hostHolders"), lambda h: not h, 30)
+        self.r.check(ok, f"{PREPARED}: no hostHolders once the QEMU is gone", hh)
         self.delete_pod()
         t = time.monotonic()
-        res = self.k.run("delete", "gpt", GPT, "--timeout=90s", timeout=120)
-        self.r.check(res.rc == 0, f"kubectl delete gpt {GPT} completes (finalizer released after restore)",
-                     f"{res.text} after {time.monotonic() - t:.0f} s")
+        res = self.k.run("wait", "--for=delete", f"gpt/{GPT}", "--timeout=90s", timeout=120)
+        gone = self.k.get("gpt", GPT) is None
+        self.r.check(gone, f"GpuPassthrough {GPT} is gone once the pod is (finalizer released after restore)",
+                     f"{res.text or 'deleted'} {time.monotonic() - t:.0f} s after the pod")
         h = self.host
         drivers = {PREPARED: h.pci_driver(PREPARED), PREPARED_AUDIO: h.pci_driver(PREPARED_AUDIO)}
         self.r.check(drivers == {PREPARED: "nouveau", PREPARED_AUDIO: "snd_hda_intel"},
@@ -461,13 +573,7 @@ class ClusterE2e:
             nodeside.remove_containers(ids)
         except (subprocess.SubprocessError, OSError):
             pass  # containerd not up
-        pids = [int(p) for f in ("pids", "node-pids") if (K8S_RUN / f).exists()
-                for p in (K8S_RUN / f).read_text().split()]
-        subprocess.run([str(SHARED_K8S / "down.sh")], env={**os.environ, "K8S_RUN": str(K8S_RUN)},
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
-        # down.sh signals and waits 1 s; an apiserver takes longer to let go of its port, and the
-        # next run (after the lock is released) must find the ports free.
-        nodeside.wait_gone(pids, timeout_s=30)
+        common.down()
         if ids:
             nodeside.kill_shims(ids)
 
@@ -486,6 +592,22 @@ def port_free(port: int) -> bool:
             return False
 
 
+def mounts_under(path: Path) -> list[Path]:
+    """Mount points at or below `path`, deepest first (/proc/self/mounts escapes spaces as \\040)."""
+    prefix = str(path.resolve())
+    out = []
+    for line in Path("/proc/self/mounts").read_text().splitlines():
+        point = line.split()[1].replace("\\040", " ")
+        if point == prefix or point.startswith(prefix + "/"):
+            out.append(Path(point))
+    return sorted(out, key=lambda p: len(p.parts), reverse=True)
+
+
+def unmount(path: Path) -> None:
+    for point in mounts_under(path):
+        subprocess.run(["umount", str(point)], check=True, timeout=30)
+
+
 def present(o: object) -> bool:
     return o is not None
 
@@ -502,30 +624,13 @@ def cols(row: dict[str, str], **want: str) -> bool:
     return all(row.get(k) == v for k, v in want.items())
 
 
-def mib(quantity: str | None) -> float | None:
-    """A Kubernetes memory quantity in MiB (Mi, Gi, M, plain bytes)."""
-    if not quantity:
-        return None
-    units = {"Ki": 1 / 1024, "Mi": 1, "Gi": 1024, "K": 1000 / 2**20, "M": 10**6 / 2**20, "G": 10**9 / 2**20}
-    for u, f in units.items():
-        if quantity.endswith(u):
-            return float(quantity[: -len(u)]) * f
-    return float(quantity) / 2**20
-
-
 def preflight(args) -> str:
-    if os.environ.get("GPUPT_NODE_LOCK_HELD") != LOCK:
-        raise Abort(f"run e2e/cluster/run.sh: it holds {LOCK} (one kubelet/containerd per machine)")
-    if os.geteuid() != 0:
-        raise Abort("needs root (containerd, kubelet, mknod of /dev/vfio stand-ins)")
+    common.preflight("e2e/cluster/run.sh", "containerd, kubelet, mknod of /dev/vfio stand-ins")
     if not (SHARED_K8S / "up.sh").exists():
         raise Abort(f"no {SHARED_K8S}/up.sh: put ../shared beside the checkout or set GPUPT_SHARED_K8S")
     busy = [p for p in PORTS if not port_free(p)]
     if busy:
         raise Abort(f"ports {busy} are in use (a control plane or kubelet of another run?): the e2e starts its own")
-    if (K8S_RUN / "pids").exists() or (K8S_RUN / "node-pids").exists():
-        raise Abort(f"a control plane or node is already up in {K8S_RUN} ({K8S_RUN}/pids): stop it with "
-                    f"K8S_RUN={K8S_RUN} {SHARED_K8S}/down.sh")
     subprocess.run([str(SHARED_K8S / "install.sh")], check=True, stdout=subprocess.DEVNULL)
     for tool in ("kubectl", "ctr", "containerd"):
         if not shutil.which(tool):
@@ -559,20 +664,14 @@ def main() -> int:
         print(f"cluster e2e: {e}", file=sys.stderr)
         return 2
     if WORK.exists():
+        unmount(WORK)  # a bind mount left by a killed run: rmtree must not reach into the kubelet's directory
         shutil.rmtree(WORK)
     WORK.mkdir(parents=True)
     with ExitStack() as cleanup:
         e2e = ClusterE2e(report, Cleanup(cleanup), java)
-        try:
-            for step in (e2e.cluster, e2e.install, e2e.start_operator, e2e.apply_sample, e2e.start_agent,
-                         e2e.agent_did_its_work, e2e.kubevirt_appears, e2e.admission, e2e.pod, e2e.over_time, e2e.delete):
-                step()
-        except Abort as e:
-            report.check(False, "the story could go on", str(e)[-1500:])
-        except Exception as e:  # a bug or an unexpected answer: say where, still clean up
-            report.check(False, "the e2e itself ran without an error", f"{type(e).__name__}: {e}")
-            import traceback
-            traceback.print_exc()
+        common.run_steps(report, (e2e.cluster, e2e.install, e2e.start_operator, e2e.apply_sample, e2e.start_agent,
+                                  e2e.agent_did_its_work, e2e.kubevirt_appears, e2e.admission, e2e.pod, e2e.holders,
+                                  e2e.over_time, e2e.delete_while_held, e2e.delete))
         e2e.section("cleanup: pods, processes, containerd leftovers, down.sh, /dev/vfio stand-ins")
     if not state_dir_existed and STATE_DIR.is_dir() and not any(STATE_DIR.iterdir()):
         STATE_DIR.rmdir()  # the kubelet made it for the DaemonSet's hostPath; nothing was written there

@@ -33,124 +33,50 @@ REPO = HERE.parent.parent
 sys.path.insert(0, str(HERE.parent / "lib"))
 sys.path.insert(0, str(HERE))
 
+import common  # noqa: E402
+import nodeside  # noqa: E402
 import podnet  # noqa: E402
+from common import (AGENT, GPT, K8S_RUN, NAMESPACE, NODE, OPERATOR, PAUSE_IMAGE, POD, RESOURCE, SAMPLE,  # noqa: E402
+                    SHARED_K8S, Abort, resource_env)
+from kube import Kubectl, KubectlError, mib, wait_for  # noqa: E402
 from report import Report  # noqa: E402
 
-SHARED_K8S = Path(os.environ.get("GPUPT_SHARED_K8S", REPO.parent / "shared" / "k8s"))
-K8S_RUN = Path(os.environ.get("K8S_RUN", "/tmp/gpupt-k8s"))  # up.sh's and node.sh's default
 WORK = Path(os.environ.get("E2E_WORK", REPO / "e2e" / "work")) / "in-cluster"
-LOCK = "/tmp/gpupt-node.lock"
 IMAGES = {"agent": REPO / "device-plugin/target", "operator": REPO / "operator/target"}  # jib-image.{tar,json}
 BUILD = ["./mvnw", "-B", "-q", "-Pimages", "-pl", "device-plugin,operator", "-am", "verify", "-DskipTests"]
 OVERLAY = "deploy/overlays/e2e"
-SAMPLE = "deploy/samples/gpupassthrough-model.yaml"
-
-NODE = "e2e-node"
-NAMESPACE = "gpu-passthrough"
-OPERATOR = "gpupt-operator"        # Deployment, ServiceAccount and Lease (deploy/base/operator)
-AGENT = "gpupt-node-agent"         # DaemonSet the operator creates, ServiceAccount (deploy/base/agent)
 ENV_CONFIGMAP = "gpupt-e2e-env"    # deploy/overlays/e2e: environment of both pods
 SIM_HOST = Path("/var/lib/gpupt-e2e/host")  # deploy/overlays/e2e: GPUPT_AGENT_SIMULATED_HOST
 FIXTURE = "dual-gpu"               # device-plugin/src/test/hosts/<FIXTURE>: two A10s on nouveau, efifb on the first
 GPUS = {"0000:01:00.0": 1, "0000:02:00.0": 3}  # address -> IOMMU group (README: scan of the fixture)
-GPT = "nvidia-a10"                 # the sample's name
-RESOURCE = "nvidia.com/GA102GL_A10"
-POD = "gpu-vm"
-PAUSE_IMAGE = "gpupt.local/pause:1"  # node.sh imports it
 SA_MOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
 KUBELET = "https://127.0.0.1:10250"
 
 
-class Abort(Exception):
-    """A step whose failure leaves nothing meaningful to check after it."""
-
-
-class EchoReport(Report):
-    """e2e/lib/report.py's Report, printing each line as it is added (a CI log shows progress)."""
-
-    def __init__(self, name: str):
-        super().__init__(name)
-        self.shown = 0
-
-    def _flush(self) -> None:
-        for line in self.lines[self.shown:]:
-            print(line, flush=True)
-        self.shown = len(self.lines)
-
-    def check(self, ok: bool, fact: str, seen: object = None) -> bool:
-        r = super().check(ok, fact, seen)
-        self._flush()
-        return r
-
-    def note(self, text: str) -> None:
-        super().note(text)
-        self._flush()
-
-    def section(self, title: str) -> None:
-        super().section(title)
-        self._flush()
-
-
-class Kubectl:
-    def __init__(self, kubeconfig: Path):
-        self.kubeconfig = kubeconfig
-
-    def run(self, *args: str, stdin: str | None = None, timeout: float = 60, check: bool = False):
-        p = subprocess.run(["kubectl", "--kubeconfig", str(self.kubeconfig), *args], input=stdin,
-                           capture_output=True, text=True, timeout=timeout, cwd=REPO)
-        if check and p.returncode != 0:
-            raise Abort(f"kubectl {' '.join(args)} exited {p.returncode}: {(p.stdout + p.stderr).strip()}")
-        return p
-
-    def get(self, *args: str) -> dict | None:
-        p = self.run("get", *args, "-o", "json")
-        return json.loads(p.stdout) if p.returncode == 0 else None
-
-
-def wait_for(read, done, timeout: float, interval: float = 1.0):
-    """Reads until done(value) or the timeout; returns (reached, last value)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = read()
-        if done(value):
-            return True, value
-        if time.monotonic() >= deadline:
-            return False, value
-        time.sleep(interval)
-
-
 class InCluster:
-    def __init__(self, report: EchoReport, cleanup: ExitStack):
+    def __init__(self, report: Report, cleanup: ExitStack):
         self.r = report
         self.cleanup = cleanup
-        self.k = Kubectl(K8S_RUN / "admin.kubeconfig")
+        self.k = Kubectl(K8S_RUN / "admin.kubeconfig", REPO)
         self.bin = Path(subprocess.run([str(SHARED_K8S / "install.sh")], capture_output=True, text=True,
                                        check=True).stdout.strip().splitlines()[-1])
         self.net = podnet.PodNetwork(self.bin, K8S_RUN / "admin.kubeconfig", NODE, WORK)
         self.images = {name: json.loads((d / "jib-image.json").read_text()) for name, d in IMAGES.items()}
         self.t0 = time.monotonic()
-        self.vfio_standins: list[Path] = []
+        self.standins = nodeside.DeviceNodeStandIns()
         self.prepared = False
 
     def section(self, title: str) -> None:
         self.r.section(f"[{time.monotonic() - self.t0:5.0f} s] {title}")
-
-    def script(self, name: str, *args: str) -> None:
-        log = WORK / f"{name.removesuffix('.sh')}.log"
-        with open(log, "a") as out:
-            p = subprocess.run([str(SHARED_K8S / name), *args], stdout=out, stderr=subprocess.STDOUT,
-                               env={**os.environ, "K8S_RUN": str(K8S_RUN)}, timeout=300)
-        if p.returncode != 0:
-            raise Abort(f"{SHARED_K8S / name} {' '.join(args)} exited {p.returncode}: {log.read_text()[-1500:]}")
 
     # ---- the cluster ----
 
     def cluster(self) -> None:
         self.section(f"control plane, node and pod network: up.sh, node.sh {NODE}, CNI, kube-proxy (podnet.py)")
         self.cleanup.callback(self.stop_cluster)
-        self.script("up.sh")
+        common.script("up.sh", logs=WORK)
         self.net.prepare()
-        self.script("node.sh", NODE)
+        common.script("node.sh", NODE, logs=WORK)
         ok, ready = wait_for(self.node_ready, lambda s: s == "True", 60)
         self.r.check(ok, f"node {NODE} Ready (containerd found the CNI config {podnet.CNI_CONF})", f"Ready={ready}")
         if not ok:
@@ -211,9 +137,9 @@ class InCluster:
         self.k.run("create", "configmap", ENV_CONFIGMAP, "-n", NAMESPACE,
                    f"--from-literal=KUBERNETES_CERTS_CA_DATA={base64.b64encode(ca.encode()).decode()}", check=True)
         p = self.k.run("apply", "-k", OVERLAY, timeout=120)
-        self.r.check(p.returncode == 0, f"kubectl apply -k {OVERLAY} exits 0", (p.stdout + p.stderr).strip()[-300:])
-        if p.returncode != 0:
-            raise Abort(p.stderr)
+        self.r.check(p.rc == 0, f"kubectl apply -k {OVERLAY} exits 0", p.text[-300:])
+        if p.rc != 0:
+            raise Abort(p.err)
 
     # ---- the operator: the Deployment's pod ----
 
@@ -245,7 +171,7 @@ class InCluster:
     def sample(self) -> None:
         self.section(f"kubectl apply -f {SAMPLE}: the operator creates the agent DaemonSet")
         p = self.k.run("apply", "-f", SAMPLE)
-        self.r.check(p.returncode == 0, f"kubectl apply -f {SAMPLE} exits 0", (p.stdout + p.stderr).strip())
+        self.r.check(p.rc == 0, f"kubectl apply -f {SAMPLE} exits 0", p.text)
         ok, ds = wait_for(lambda: self.k.get("ds", AGENT, "-n", NAMESPACE), lambda d: d is not None, 60)
         self.r.check(ok, f"DaemonSet {NAMESPACE}/{AGENT} created by the operator",
                      ds and ds["spec"]["template"]["spec"]["containers"][0].get("args"))
@@ -293,20 +219,18 @@ class InCluster:
 
     def gpu_pod(self) -> None:
         self.section(f"a pod (pod network, not hostNetwork) requesting {RESOURCE}: {len(GPUS)}")
-        for path in ["/dev/vfio/vfio", *[f"/dev/vfio/{g}" for g in GPUS.values()]]:
-            self.vfio_standin(Path(path))
-        self.r.note(f"mknod stand-ins on the node for the device specs the kubelet passes on: "
-                    f"{[str(p) for p in self.vfio_standins if not p.is_dir()] or 'none needed'}")
+        made = [p for p in ["/dev/vfio/vfio", *[f"/dev/vfio/{g}" for g in GPUS.values()]] if self.standins.ensure(p)]
+        self.r.note(f"mknod stand-ins on the node for the device specs the kubelet passes on: {made or 'none needed'}")
         self.cleanup.callback(lambda: self.k.run("delete", "pod", POD, "--ignore-not-found", "--timeout=60s"))
         self.k.run("apply", "-f", "-", stdin=json.dumps(gpu_pod_manifest()), check=True)
         ok, pod = wait_for(lambda: self.k.get("pod", POD), lambda p: pod_ready(p), 120, 2)
         self.r.check(ok, f"pod {POD} Running", pod_state(pod))
         info = self.container_info(pod, "vm") if ok else None
-        env = dict(e.split("=", 1) for e in info["Spec"]["process"].get("env", [])) if info else {}
-        var = "PCI_RESOURCE_" + RESOURCE.upper().replace("/", "_").replace(".", "_")
+        env = nodeside.env_of(info) if info else {}
+        var = resource_env(RESOURCE)
         self.r.check(sorted(env.get(var, "").split(",")) == sorted(GPUS),
                      f"ctr containers info: env {var} = {','.join(sorted(GPUS))}", env.get(var))
-        devices = [d["path"] for d in (info or {}).get("Spec", {}).get("linux", {}).get("devices") or []]
+        devices = nodeside.devices_of(info) if info else []
         want = {"/dev/vfio/vfio", *[f"/dev/vfio/{g}" for g in GPUS.values()]}
         self.r.check(want <= set(devices), f"ctr containers info: linux.devices {sorted(want)}", devices)
 
@@ -330,8 +254,8 @@ class InCluster:
         self.k.run("delete", "pod", POD, "--timeout=60s", timeout=90)
         t = time.monotonic()
         p = self.k.run("delete", "gpt", GPT, "--timeout=120s", timeout=150)
-        self.r.check(p.returncode == 0, f"kubectl delete gpt {GPT} completes (finalizer released after restore)",
-                     f"{(p.stdout + p.stderr).strip()} after {time.monotonic() - t:.0f} s")
+        self.r.check(p.rc == 0, f"kubectl delete gpt {GPT} completes (finalizer released after restore)",
+                     f"{p.text} after {time.monotonic() - t:.0f} s")
         drivers = {a: sysfs_driver(a) for a in GPUS}
         self.r.check(self.prepared and set(drivers.values()) == {"nouveau"},
                      "simulated host: both GPUs back on nouveau (after they were on vfio-pci)", drivers)
@@ -369,7 +293,7 @@ class InCluster:
                      {"sub": token.get("sub"), "aud": token.get("aud"),
                       "pod": (token.get("kubernetes.io") or {}).get("pod", {}).get("name")})
         info = self.container_info(pod, container)
-        env = dict(e.split("=", 1) for e in info["Spec"]["process"].get("env", [])) if info else {}
+        env = nodeside.env_of(info) if info else {}
         svc = (self.k.get("service", "kubernetes") or {}).get("spec", {}).get("clusterIP")
         self.r.check(env.get("KUBERNETES_SERVICE_HOST") == svc and not spec.get("hostNetwork")
                      and pod_ip(pod).startswith(podnet.POD_CIDR.rsplit(".", 2)[0]),
@@ -423,17 +347,6 @@ class InCluster:
         return {(pod["podRef"]["name"], c["name"]): c.get("memory", {})
                 for pod in summary.get("pods", []) for c in pod.get("containers", [])}
 
-    def vfio_standin(self, path: Path) -> None:
-        """A device node where the node has none (no VFIO here): the runtime only checks it is one."""
-        if path.exists():
-            return
-        if not path.parent.exists():
-            path.parent.mkdir(parents=True)
-            self.vfio_standins.append(path.parent)
-        major, minor = (10, 196) if path.name == "vfio" else (511, int(path.name))
-        os.mknod(path, 0o600 | 0o020000, os.makedev(major, minor))
-        self.vfio_standins.append(path)
-
     # ---- cleanup ----
 
     def remove_images(self) -> None:
@@ -449,23 +362,15 @@ class InCluster:
                        timeout=90)
         for ns in ("default", NAMESPACE):
             self.k.run("delete", "pods", "--all", "-n", ns, "--wait", "--timeout=60s", timeout=90)
-        ids = subprocess.run(["ctr", "-n", "k8s.io", "containers", "ls", "-q"], capture_output=True,
-                             text=True).stdout.split()
-        for cid in ids:
-            for args in (["tasks", "kill", "-s", "SIGKILL", cid], ["tasks", "rm", "-f", cid], ["containers", "rm", cid]):
-                subprocess.run(["ctr", "-n", "k8s.io", *args], capture_output=True, timeout=30)
-        pids = [int(p) for f in ("pids", "node-pids") if (K8S_RUN / f).exists()
-                for p in (K8S_RUN / f).read_text().split()]
-        subprocess.run([str(SHARED_K8S / "down.sh")], env={**os.environ, "K8S_RUN": str(K8S_RUN)},
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
-        wait_gone(pids, 30)
-        kill_shims(ids)
+        try:
+            ids = nodeside.ctr("containers", "ls", "-q").split()
+        except (subprocess.SubprocessError, OSError):
+            ids = []  # containerd not up
+        nodeside.remove_containers(ids)
+        common.down()
+        nodeside.kill_shims(ids)
         self.net.stop()
-        for p in reversed(self.vfio_standins):
-            try:
-                p.rmdir() if p.is_dir() else p.unlink()
-            except OSError:
-                pass
+        self.standins.remove()
 
 
 def gpu_pod_manifest() -> dict:
@@ -507,15 +412,6 @@ def restarts_of(pod: dict | None) -> int:
     return sum(c.get("restartCount", 0) for c in (pod or {}).get("status", {}).get("containerStatuses", []))
 
 
-def mib(quantity: str | None) -> float | None:
-    if not quantity:
-        return None
-    for unit, f in (("Ki", 1 / 1024), ("Mi", 1), ("Gi", 1024)):
-        if quantity.endswith(unit):
-            return float(quantity[: -len(unit)]) * f
-    return float(quantity) / 2**20
-
-
 def image_sizes(tar: Path) -> tuple[int, int]:
     """(compressed, unpacked) bytes of a Jib image tar: its gzipped layers and what they unpack to."""
     compressed = unpacked = 0
@@ -529,42 +425,8 @@ def image_sizes(tar: Path) -> tuple[int, int]:
     return compressed, unpacked
 
 
-def wait_gone(pids: list[int], timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    alive = list(pids)
-    while alive and time.monotonic() < deadline:
-        alive = [p for p in alive if Path(f"/proc/{p}").exists()]
-        time.sleep(0.2)
-    for p in alive:
-        try:
-            os.kill(p, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-
-
-def kill_shims(ids: list[str]) -> None:
-    """containerd-shim-runc-v2 outlives containerd: kill the shims serving these containers, by pid."""
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            argv = proc.joinpath("cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if argv and argv[0].endswith(b"containerd-shim-runc-v2") and b"-id" in argv:
-            i = argv.index(b"-id") + 1
-            if i < len(argv) and argv[i].decode() in ids:
-                os.kill(int(proc.name), signal.SIGKILL)
-
-
 def preflight(args) -> None:
-    if os.environ.get("GPUPT_NODE_LOCK_HELD") != LOCK:
-        raise Abort(f"run e2e/cluster/in-cluster.sh: it holds {LOCK} (one kubelet/containerd per machine)")
-    if os.geteuid() != 0:
-        raise Abort("needs root (containerd, kubelet, CNI, iptables, mknod)")
-    if (K8S_RUN / "pids").exists() or (K8S_RUN / "node-pids").exists():
-        raise Abort(f"a control plane or node is already up in {K8S_RUN}: stop it with K8S_RUN={K8S_RUN} "
-                    f"{SHARED_K8S}/down.sh")
+    common.preflight("e2e/cluster/in-cluster.sh", "containerd, kubelet, CNI, iptables, mknod")
     installed = podnet.install_packages()
     if installed:
         print(f"in-cluster: installed {' '.join(installed)}", flush=True)
@@ -590,19 +452,11 @@ def main() -> int:
     if WORK.exists():
         shutil.rmtree(WORK)
     WORK.mkdir(parents=True)
-    report = EchoReport("in-cluster")
+    report = Report("in-cluster", echo=True)
     with ExitStack() as cleanup:
         run = InCluster(report, cleanup)
-        try:
-            for step in (run.cluster, run.import_images, run.install, run.operator, run.sample,
-                         run.node_ready_story, run.gpu_pod, run.memory, run.delete):
-                step()
-        except Abort as e:
-            report.check(False, "the story could go on", str(e)[-1500:])
-        except Exception as e:  # a bug or an unexpected answer: say where, still clean up
-            report.check(False, "the run itself ran without an error", f"{type(e).__name__}: {e}")
-            import traceback
-            traceback.print_exc()
+        common.run_steps(report, (run.cluster, run.import_images, run.install, run.operator, run.sample,
+                                  run.node_ready_story, run.gpu_pod, run.memory, run.delete), expected=(KubectlError,))
         run.section("cleanup: pods, containerd leftovers, down.sh, pod network, images, simulated host")
     total = time.monotonic() - t0
     print(f"\nin-cluster: {report.passed} passed, {report.failed} failed; total {total:.0f} s "

@@ -99,3 +99,14 @@ def wait_for(read: Callable[[], T], done: Callable[[T], bool], timeout: float,
         if time.monotonic() >= deadline:
             return False, value
         time.sleep(interval)
+
+
+def mib(quantity: str | None) -> float | None:
+    """A Kubernetes memory quantity in MiB (Ki, Mi, Gi, K, M, G, plain bytes); None when unset."""
+    if not quantity:
+        return None
+    units = {"Ki": 1 / 1024, "Mi": 1, "Gi": 1024, "K": 1000 / 2**20, "M": 10**6 / 2**20, "G": 10**9 / 2**20}
+    for u, f in units.items():
+        if quantity.endswith(u):
+            return float(quantity[: -len(u)]) * f
+    return float(quantity) / 2**20

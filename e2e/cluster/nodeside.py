@@ -91,6 +91,15 @@ def devices_of(info: dict) -> list[str]:
     return [d["path"] for d in (info["Spec"].get("linux", {}).get("devices") or [])]
 
 
+def task_pid(container_id: str) -> int | None:
+    """The pid of a container's task (its init process) on the node, from `ctr tasks ls`."""
+    for line in ctr("tasks", "ls").splitlines()[1:]:
+        cols = line.split()
+        if len(cols) >= 2 and cols[0] == container_id and cols[1].isdigit():
+            return int(cols[1])
+    return None
+
+
 def remove_containers(ids: list[str]) -> None:
     """Kills and removes containers the kubelet left behind, so their shims exit with them."""
     for cid in ids:

@@ -56,3 +56,18 @@ class SimHost:
     def record_is_empty(self) -> bool:
         r = self.record()
         return r is None or not (r.get("devices") or r.get("framebuffers") or r.get("vtConsoles"))
+
+    def add_process(self, pid: int, comm: str, argv: list[str], cgroup: str, fds: dict[int, str]) -> Path:
+        """A process as the host's /proc shows it to a holder scan: comm, cmdline (NUL-separated),
+        cgroup, and fd/N links whose text is what the kernel shows (a path, anon_inode:[...])."""
+        d = self.root / "proc" / str(pid)
+        (d / "fd").mkdir(parents=True)
+        (d / "comm").write_text(comm + "\n")
+        (d / "cmdline").write_bytes(b"".join(a.encode() + b"\0" for a in argv))
+        (d / "cgroup").write_text(cgroup)
+        for fd, target in fds.items():
+            os.symlink(target, d / "fd" / str(fd))
+        return d
+
+    def remove_process(self, pid: int) -> None:
+        shutil.rmtree(self.root / "proc" / str(pid))

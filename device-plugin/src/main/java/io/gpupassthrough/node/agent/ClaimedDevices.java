@@ -89,6 +89,11 @@ final class ClaimedDevices implements DeviceInventory, DesiredState {
     return Optional.ofNullable(resources.get(address));
   }
 
+  /** Every published device's name, by address (held ones included: they are listed Unhealthy). */
+  synchronized Map<String, ResourceName> published() {
+    return resources;
+  }
+
   /** Live problems of the published devices, by address (absent = healthy). */
   synchronized Map<String, String> problems() {
     return Map.copyOf(problems);

@@ -287,7 +287,7 @@ public final class InClusterAgent implements AutoCloseable {
     }
     Map<ResourceName, KubeletConnection.Registration> kubelet = new LinkedHashMap<>();
     registrations.forEach(r -> kubelet.put(r.resource(), r));
-    return Optional.of(NodeStatusBuilder.build(result, claimed.problems(), kubelet));
+    return Optional.of(NodeStatusBuilder.build(result, claimed.problems(), kubelet, claimed.published()));
   }
 
   /**

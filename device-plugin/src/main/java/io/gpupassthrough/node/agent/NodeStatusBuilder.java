@@ -51,10 +51,21 @@ public final class NodeStatusBuilder {
    */
   public static GpuPassthroughNodeStatus build(PassResult pass, Map<String, String> problems,
       Map<ResourceName, Registration> kubelet) {
+    return build(pass, problems, kubelet, Map.of());
+  }
+
+  /**
+   * @param published the name each device is listed to the kubelet under now, by address: a device
+   *     the pass did not verify may still be listed (Unhealthy) under it, e.g. while its restore
+   *     waits for the pod that holds it, and its status then says so
+   */
+  public static GpuPassthroughNodeStatus build(PassResult pass, Map<String, String> problems,
+      Map<ResourceName, Registration> kubelet, Map<String, ResourceName> published) {
     List<DeviceStatus> devices = pass.devices().stream()
         .sorted(Comparator.comparing(DeviceReport::address).thenComparing(DeviceReport::owner))
         .map(r -> device(r, Optional.ofNullable(problems.get(r.address().toString())),
-            r.resourceName().map(kubelet::get)))
+            r.resourceName().or(() -> listed(r, published)).map(kubelet::get),
+            listed(r, published)))
         .toList();
     long total = pass.devices().stream().map(DeviceReport::address).distinct().count();
     long ready = devices.stream().filter(DeviceStatus::getAdvertised).map(DeviceStatus::getAddress)
@@ -99,7 +110,20 @@ public final class NodeStatusBuilder {
     return s;
   }
 
+  /**
+   * The name a device waiting for its holder (or a blocked write) is still listed under, Unhealthy,
+   * if it is: the agent keeps such a device published under its old name while its restore waits.
+   */
+  private static Optional<ResourceName> listed(DeviceReport r, Map<String, ResourceName> published) {
+    return r.verified() || !r.waiting() ? Optional.empty() : Optional.ofNullable(published.get(r.address().toString()));
+  }
+
   static DeviceStatus device(DeviceReport r, Optional<String> problem, Optional<Registration> plugin) {
+    return device(r, problem, plugin, Optional.empty());
+  }
+
+  private static DeviceStatus device(DeviceReport r, Optional<String> problem, Optional<Registration> plugin,
+      Optional<ResourceName> stillListed) {
     DeviceStatus d = new DeviceStatus();
     d.setAddress(r.address().toString());
     r.device().ifPresent(dev -> describe(d, dev));
@@ -117,6 +141,16 @@ public final class NodeStatusBuilder {
       d.setAdvertised(false);
       d.setReason(r.reason().orElseThrow());
       d.setMessage(r.message());
+      stillListed.ifPresent(name -> {
+        // Still listed to the kubelet, Unhealthy (in capacity, not allocatable): its plugin's
+        // registration is what it is, not NotServing.
+        KubeletRegistration kubelet = kubeletOf(plugin);
+        d.setResourceName(name.toString());
+        d.setHealth(DeviceHealth.UNHEALTHY);
+        d.setKubelet(kubelet);
+        d.setRegisteredSince(kubelet == KubeletRegistration.REGISTERED
+            ? plugin.flatMap(Registration::registeredAt).map(Object::toString).orElse(null) : null);
+      });
     } else {
       verified(d, r, problem, plugin);
     }

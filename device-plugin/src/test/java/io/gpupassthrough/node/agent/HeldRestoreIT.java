@@ -6,9 +6,11 @@ import static org.awaitility.Awaitility.await;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.gpupassthrough.api.testing.RealApiServer;
+import io.gpupassthrough.api.v1alpha1.DeviceHealth;
 import io.gpupassthrough.api.v1alpha1.DeviceStatus;
 import io.gpupassthrough.api.v1alpha1.GpuPassthroughNode;
 import io.gpupassthrough.api.v1alpha1.GpuPassthroughNodeStatus;
+import io.gpupassthrough.api.v1alpha1.KubeletRegistration;
 import io.gpupassthrough.api.v1alpha1.Reason;
 import io.gpupassthrough.api.v1alpha1.RestoreRequest;
 import io.gpupassthrough.api.v1alpha1.RestoreResult;
@@ -195,6 +197,14 @@ class HeldRestoreIT {
           assertThat(d.healthy()).isFalse();
           assertThat(d.problem()).get().asString().contains("waiting for pod default/virt-launcher-vm1-x");
         }));
+    // Still listed to the kubelet, Unhealthy, by a registered plugin: status says so (not NotServing).
+    await().atMost(TIMEOUT).untilAsserted(() -> {
+      DeviceStatus d = device(GPU).orElseThrow();
+      assertThat(d.getKubelet()).isEqualTo(KubeletRegistration.REGISTERED);
+      assertThat(d.getHealth()).isEqualTo(DeviceHealth.UNHEALTHY);
+      assertThat(d.getResourceName()).isEqualTo(NAME.toString());
+      assertThat(status().getKubelet()).isEqualTo(KubeletRegistration.REGISTERED);
+    });
 
     vmEnds();
 

@@ -151,6 +151,43 @@ class NodeStatusBuilderTest {
     assertThat(s.getDevicesReady()).isEqualTo(1);
   }
 
+  /**
+   * A GPU whose restore waits for the pod holding it stays listed to the kubelet, Unhealthy, under
+   * its name: its plugin is still registered (node capacity keeps it), so neither it nor the node
+   * reads NotServing (seen in the cluster e2e: KUBELET NotServing while the kubelet had the device).
+   */
+  @Test
+  void restoreWaitingDeviceStillListedReportsItsPluginsRegistration() {
+    DeviceReport waiting = blocked(GPU, "a", Reason.DEVICE_IN_USE,
+        "restore requested: waiting for pod default/vm to release " + GPU);
+
+    GpuPassthroughNodeStatus listed = NodeStatusBuilder.build(pass(waiting), Map.of(GPU, "held"), REGISTERED,
+        Map.of(GPU, A10));
+
+    DeviceStatus d = listed.getDevices().get(0);
+    assertThat(d.getKubelet()).isEqualTo(KubeletRegistration.REGISTERED);
+    assertThat(d.getRegisteredSince()).isEqualTo("2025-01-02T03:04:05Z");
+    assertThat(d.getResourceName()).isEqualTo(A10.toString());
+    assertThat(d.getHealth()).isEqualTo(DeviceHealth.UNHEALTHY);
+    assertThat(d.getAdvertised()).isFalse();
+    assertThat(d.getReason()).isEqualTo(Reason.DEVICE_IN_USE);
+    assertThat(listed.getKubelet()).isEqualTo(KubeletRegistration.REGISTERED);
+    assertThat(listed.getDevicesReady()).isZero();
+
+    // A claim that lost the device to another claim is not what is listed under that address.
+    DeviceStatus lost = NodeStatusBuilder.build(pass(verified(GPU, "a"),
+        blocked(GPU, "b", Reason.CLAIM_CONFLICT, "also selected by a")), Map.of(), REGISTERED, Map.of(GPU, A10))
+        .getDevices().get(1);
+    assertThat(lost.getKubelet()).isEqualTo(KubeletRegistration.NOT_SERVING);
+    assertThat(lost.getResourceName()).isNull();
+
+    // Withdrawn (not published any more): nothing serves it.
+    DeviceStatus gone = NodeStatusBuilder.build(pass(waiting), Map.of(), REGISTERED, Map.of()).getDevices().get(0);
+    assertThat(gone.getKubelet()).isEqualTo(KubeletRegistration.NOT_SERVING);
+    assertThat(gone.getHealth()).isEqualTo(DeviceHealth.UNKNOWN);
+    assertThat(gone.getResourceName()).isNull();
+  }
+
   @Test
   void verifiedDeviceCarriesHostFactsAndConflictActions() {
     DeviceStatus d = NodeStatusBuilder.build(pass(verified(GPU, "a")), Map.of(), REGISTERED).getDevices().get(0);

@@ -106,8 +106,7 @@ public final class InClusterAgentBenchmark {
       command.addAll(List.of("-jar", jar.toString(), "serve", "--host-root", host.toString(),
           "--device-plugin-dir", plugins.toString(), "--node-name", nodeName, "--metrics-port", "0"));
       ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
-      pb.environment().put("KUBECONFIG", agentKubeconfig.toString());
-      pb.environment().remove("KUBERNETES_SERVICE_HOST");
+      podIdentity(pb.environment(), work);
       long start = System.nanoTime();
       child = pb.start();
       Process serve = child;
@@ -160,6 +159,28 @@ public final class InClusterAgentBenchmark {
       }
       SimFiles.deleteTree(work.resolve("host"));
       System.out.println("serve's log: " + log);
+    }
+  }
+
+  /**
+   * The agent's identity as a pod has it, not as a kubeconfig: the ServiceAccount's token in a file and
+   * the API server's CA, nothing else. fabric8 reads a kubeconfig through a serializer that loads every
+   * built-in model class, which a pod never does; measuring with one would not be the DaemonSet's agent.
+   */
+  private void podIdentity(java.util.Map<String, String> env, Path work) throws IOException {
+    Config agent = Config.fromKubeconfig(Files.readString(agentKubeconfig));
+    Path token = Files.writeString(work.resolve("token"), agent.getAutoOAuthToken());
+    Path ca = agentKubeconfig.resolveSibling("certs/apiserver.crt");
+    java.net.URI api = java.net.URI.create(agent.getMasterUrl());
+    env.remove("KUBECONFIG");
+    env.put("KUBERNETES_SERVICE_HOST", api.getHost());
+    env.put("KUBERNETES_SERVICE_PORT", Integer.toString(api.getPort()));
+    env.put("KUBERNETES_AUTH_TRYKUBECONFIG", "false");
+    env.put("KUBERNETES_AUTH_SERVICEACCOUNT_TOKEN", token.toString());
+    if (Files.isRegularFile(ca)) {
+      env.put("KUBERNETES_CERTS_CA_FILE", ca.toString());
+    } else {
+      env.put("KUBERNETES_TRUST_CERTIFICATES", "true");
     }
   }
 

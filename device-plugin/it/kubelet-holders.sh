@@ -45,6 +45,7 @@ cleanup() {
 trap cleanup EXIT
 
 echo "== control plane and node (up.sh, node.sh $node)"
+"$repo/e2e/cluster/clear-stale-run.sh"  # a killed run's pids file would make up.sh skip the start
 "$k8s/up.sh" | tail -1
 "$k8s/node.sh" "$node" | tail -1
 

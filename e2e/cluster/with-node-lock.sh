@@ -14,4 +14,5 @@ fi
 if ! command -v python3 >/dev/null; then
     apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3 >/dev/null
 fi
+"$(dirname "$0")/clear-stale-run.sh"  # a killed run's pids file would make up.sh skip the start
 exec python3 "$(dirname "$0")/$script" "$@"

@@ -12,7 +12,7 @@
 #
 # K8S_RUN (default /tmp/gpupt-k8s) is up.sh's directory; NO_CDS=1 measures without the archive.
 # Extra arguments go to InClusterAgentBenchmark (--gpus N --idle-seconds N --allocations N
-# --spec-changes N --node-name NAME --device-plugin-dir DIR).
+# --spec-changes N --soak-seconds N --sample-seconds N --node-name NAME --device-plugin-dir DIR).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 K8S_RUN=${K8S_RUN:-/tmp/gpupt-k8s}
@@ -31,17 +31,7 @@ kubectl --kubeconfig "$K8S_RUN/admin.kubeconfig" apply -f deploy/base/crds/ -f d
   -f deploy/base/agent/rbac.yaml > /dev/null
 kubectl --kubeconfig "$K8S_RUN/admin.kubeconfig" wait --for condition=established --timeout=60s \
   crd/gpupassthroughnodes.gpupassthrough.io > /dev/null
-FLAGS="$(grep -v '^#' deploy/images/node-agent/jvm.options | xargs)"
-export MALLOC_ARENA_MAX=2  # as in the image
-if [ -z "${NO_CDS:-}" ]; then
-  # The same AppCDS steps as the image build: a demo run lists the classes, -Xshare:dump archives them.
-  ARCHIVE=device-plugin/target/gpupt-node.jsa
-  LIST=device-plugin/target/gpupt-node.classlist
-  rm -f "$ARCHIVE" "$LIST"
-  java $FLAGS -XX:DumpLoadedClassList="$LIST" -jar "$JAR" demo > /dev/null
-  java $FLAGS -Xshare:dump -XX:SharedClassListFile="$LIST" -XX:SharedArchiveFile="$ARCHIVE" -cp "$JAR" > /dev/null 2>&1
-  FLAGS="$FLAGS -XX:SharedArchiveFile=$ARCHIVE"
-fi
+. device-plugin/bench/image-jvm.sh
 exec java -cp "device-plugin/target/test-classes:device-plugin/target/classes:$(cat "$CP_FILE")" \
   io.gpupassthrough.node.agent.InClusterAgentBenchmark --jar "$JAR" --child-flags "$FLAGS" \
   --admin-kubeconfig "$K8S_RUN/admin.kubeconfig" --agent-kubeconfig "$K8S_RUN/agent.kubeconfig" "$@"

@@ -10,15 +10,5 @@ JAR=device-plugin/target/gpupt-node.jar
 if [ ! -f "$JAR" ]; then
   ./mvnw -B -q -pl device-plugin -am package -DskipTests
 fi
-FLAGS="$(grep -v '^#' deploy/images/node-agent/jvm.options | xargs)"
-export MALLOC_ARENA_MAX=2  # as in the image
-if [ -z "${NO_CDS:-}" ]; then
-  # The same AppCDS steps as the image build: a demo run lists the classes, -Xshare:dump archives them.
-  ARCHIVE=device-plugin/target/gpupt-node.jsa
-  LIST=device-plugin/target/gpupt-node.classlist
-  rm -f "$ARCHIVE" "$LIST"
-  java $FLAGS -XX:DumpLoadedClassList="$LIST" -jar "$JAR" demo > /dev/null
-  java $FLAGS -Xshare:dump -XX:SharedClassListFile="$LIST" -XX:SharedArchiveFile="$ARCHIVE" -cp "$JAR" > /dev/null 2>&1
-  FLAGS="$FLAGS -XX:SharedArchiveFile=$ARCHIVE"
-fi
+CDS_FOR=standalone . device-plugin/bench/image-jvm.sh  # standalone serve: its own archive
 exec java -cp "$JAR" io.gpupassthrough.node.demo.PluginBenchmark --jar "$JAR" --child-flags "$FLAGS" "$@"

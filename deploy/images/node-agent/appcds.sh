@@ -7,11 +7,13 @@
 # -Xshare:auto silently runs without it), so the jar gets Jib's file time (filesModificationTime
 # EPOCH_PLUS_SECOND in pom.xml). deploy/images/check-image.sh proves on the built image that it maps.
 #
-# Training run: `demo` (scan, prepare, serve against a kubelet stand-in) lists the ~5,000 classes it loads; the
-# static archive of them (JDK classes included) is mapped at every start instead of parsing and verifying them:
-# start -> registered 1.95 s -> 0.63 s in device-plugin/bench/plugin-bench.sh.
-# Not byte-reproducible on JDK 17, unlike every other file of the image: which classes the multi-threaded demo
-# loads varies by a line or two between runs, and the dump itself races JDK 17's startup threads (JDK-8253495,
+# Training run (AppCdsTraining): what `serve` loads, not the demo: a standalone serve against the kubelet stand-in
+# (one start, Allocates, health changes) recorded now, plus the in-cluster leg recorded against a real API server
+# and kept in the jar (device-plugin/bench/in-cluster-classlist.sh). The static archive of those ~7,500 classes
+# (JDK classes included) is mapped at every start instead of parsing and verifying them. Measured in
+# device-plugin/bench/footprint.sh (README, "Footprint").
+# Not byte-reproducible on JDK 17, unlike every other file of the image: which classes the multi-threaded training
+# run loads varies by a line or two between runs, and the dump itself races JDK 17's startup threads (JDK-8253495,
 # fixed in 19). The list is sorted and the dump runs on one CPU without address randomization, which makes equal
 # lists give equal archives in most runs; the archive is a layer of its own, so a rebuild changes only it.
 # Needs root (chroot, a private mount namespace for /proc and /dev).
@@ -33,9 +35,9 @@ cpu=$(taskset -pc $$ | sed -e 's/.*: //' -e 's/[-,].*//')
 unshare --mount --propagation private env ROOT="$root" DIR="$dir" CPU="$cpu" sh -euc '
   mount -t proc proc "$ROOT/proc"
   mount --bind /dev "$ROOT/dev"
-  chroot "$ROOT" /opt/java/bin/java @"$DIR/jvm.options" -XX:DumpLoadedClassList=/tmp/classes.lst \
-    -jar "$DIR/gpupt-node.jar" demo > /dev/null
-  grep -v "^#" "$ROOT/tmp/classes.lst" | LC_ALL=C sort -u > "$ROOT/tmp/classes.sorted"
+  chroot "$ROOT" /opt/java/bin/java @"$DIR/jvm.options" -cp "$DIR/gpupt-node.jar" \
+    io.gpupassthrough.node.demo.AppCdsTraining --jar "$DIR/gpupt-node.jar" --child-flags "@$DIR/jvm.options" \
+    --out /tmp/classes.sorted > "$ROOT/tmp/training.log" 2>&1 || { cat "$ROOT/tmp/training.log" >&2; exit 1; }
   taskset -c "$CPU" setarch --addr-no-randomize chroot "$ROOT" /opt/java/bin/java @"$DIR/jvm.options" -Xshare:dump \
     -XX:SharedClassListFile=/tmp/classes.sorted -XX:SharedArchiveFile="$DIR/gpupt-node.jsa" \
     -cp "$DIR/gpupt-node.jar" > "$ROOT/tmp/dump.log" 2>&1 || { cat "$ROOT/tmp/dump.log" >&2; exit 1; }

@@ -10,6 +10,7 @@ import io.fabric8.kubernetes.client.Watcher;
 import io.fabric8.kubernetes.client.WatcherException;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.gpupassthrough.api.testing.BenchTable;
 import io.gpupassthrough.api.v1alpha1.DeviceStatus;
 import io.gpupassthrough.api.v1alpha1.GpuPassthrough;
 import io.gpupassthrough.api.v1alpha1.GpuPassthroughNode;
@@ -18,6 +19,7 @@ import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
@@ -111,6 +113,13 @@ class OperatorScaleBenchmark {
                 + " Deployment memory limit %d MiB, request %d MiB (%s)%n",
             rssAtReady / 1024.0, operator.peakRssKib() / 1024.0, operator.rssKib() / 1024.0, QUIET.toSeconds(),
             OperatorProcess.limitMib(), OperatorProcess.requestMib(), String.join(" ", OperatorProcess.jvmFlags()));
+        BenchTable.row(String.format(Locale.ROOT, "operator: %,d nodes × %d GPUs to Ready on the real API server", NODES,
+            GPUS), String.format(Locale.ROOT, "%.1f s", toReady), "≤ 15 s", toReady <= 15);
+        BenchTable.row("operator: status writes to Ready / no-op writes", String.format(Locale.ROOT, "%.0f / %.0f",
+            writes, writes - changesAtReady), "0 no-op", writes == changesAtReady);
+        BenchTable.row("operator RSS at Ready (peak) against the Deployment's limit", String.format(Locale.ROOT,
+            "%.1f (%.1f) MiB of %d MiB", rssAtReady / 1024.0, operator.peakRssKib() / 1024.0, OperatorProcess.limitMib()),
+            "", true);
         assertThat(writes - changesAtReady).as("no-op status writes").isZero();
         assertThat(afterQuiet.get(OperatorProcess.STATUS_WRITES)).as("status writes after settling").isEqualTo(writes);
       }
@@ -128,6 +137,10 @@ class OperatorScaleBenchmark {
             m.get(OperatorProcess.PASSES), m.get(OperatorProcess.STATUS_WRITES), m.get(OperatorProcess.NODE_STATE_WRITES),
             m.get(OperatorProcess.KUBEVIRT_WRITES), nodeStateEvents.get() - eventsBefore, restarted.rssKib() / 1024.0,
             restarted.peakRssKib() / 1024.0);
+        double restartWrites = m.get(OperatorProcess.STATUS_WRITES) + m.get(OperatorProcess.NODE_STATE_WRITES)
+            + m.get(OperatorProcess.KUBEVIRT_WRITES);
+        BenchTable.row("operator restarted at that scale: writes", String.format(Locale.ROOT, "%.0f (RSS %.1f MiB)",
+            restartWrites, restarted.rssKib() / 1024.0), "0", restartWrites == 0);
         assertThat(m.get(OperatorProcess.STATUS_WRITES) + m.get(OperatorProcess.NODE_STATE_WRITES))
             .as("writes after a restart").isZero();
         assertThat(cluster.get("bench").getMetadata().getResourceVersion()).isEqualTo(rv);

@@ -3,6 +3,8 @@ package io.gpupassthrough.node.demo;
 import io.gpupassthrough.node.host.sim.SimulatedHost;
 import io.gpupassthrough.node.host.sim.SimulatedHostBuilder;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.IntStream;
 
 /** The simulated hosts the demo and the benchmark run on, described like the real machines. */
 public final class DemoHosts {
@@ -39,13 +41,19 @@ public final class DemoHosts {
   /** A GPU server whose {@code gpus} A10s are all already verified on vfio-pci (benchmark). */
   public static SimulatedHost vfioServer(Path root, int gpus) {
     SimulatedHostBuilder b = SimulatedHostBuilder.create().pciIds(PCI_IDS);
+    List<String> addresses = vfioServerGpus(gpus);
     for (int i = 0; i < gpus; i++) {
       int group = 20 + i;
       int numa = i < gpus / 2 ? 0 : 1;
-      String bus = String.format("%02x", 0x10 + i);
-      b.gpu("0000:" + bus + ":00.0", g -> g.driver("vfio-pci").iommuGroup(group).numaNode(numa));
-      b.hdmiAudio("0000:" + bus + ":00.1", a -> a.driver("vfio-pci").iommuGroup(group).numaNode(numa));
+      String gpu = addresses.get(i);
+      b.gpu(gpu, g -> g.driver("vfio-pci").iommuGroup(group).numaNode(numa));
+      b.hdmiAudio(gpu.replace(":00.0", ":00.1"), a -> a.driver("vfio-pci").iommuGroup(group).numaNode(numa));
     }
     return b.build(root);
+  }
+
+  /** The GPUs' addresses on {@link #vfioServer}: the device IDs the plugin advertises. */
+  public static List<String> vfioServerGpus(int gpus) {
+    return IntStream.range(0, gpus).mapToObj(i -> String.format("0000:%02x:00.0", 0x10 + i)).toList();
   }
 }

@@ -21,7 +21,8 @@ import java.util.stream.Stream;
  * The device plugin benchmark (DESIGN §11): runs {@code serve} as its own process, exactly as
  * deployed, on a simulated host with N GPUs verified on vfio-pci, against the kubelet stand-in,
  * and reports start→registered, idle RSS, Allocate latency over the Unix socket and health
- * change→ListAndWatch latency. Run by {@code device-plugin/bench/plugin-bench.sh}.
+ * change→ListAndWatch latency. Exits 1 when serve misbehaves (no registration, no clean stop), not for a
+ * missed target: those are the MISS lines. Run by {@code device-plugin/bench/plugin-bench.sh}.
  *
  * <pre>
  * java -cp gpupt-node.jar io.gpupassthrough.node.demo.PluginBenchmark [--jar gpupt-node.jar]
@@ -67,6 +68,21 @@ public final class PluginBenchmark {
     System.exit(b.run() ? 0 : 1);
   }
 
+  /**
+   * One short run (one start, 2,000 Allocates, two health flips) of {@code serve} with {@code childFlags}: the
+   * workload of the AppCDS training ({@link AppCdsTraining}). Returns false when serve misbehaved.
+   */
+  static boolean trainingRun(Path jar, List<String> childFlags) throws Exception {
+    PluginBenchmark b = new PluginBenchmark();
+    b.jar = jar;
+    b.childFlags = childFlags;
+    b.runs = 1;
+    b.allocations = 2_000;
+    b.flips = 2;
+    b.idleSeconds = 1;
+    return b.run();
+  }
+
   private boolean run() throws Exception {
     Path work = Files.createTempDirectory("gpupt-bench");
     Path pluginDir = Files.createDirectories(work.resolve("device-plugins"));
@@ -89,22 +105,21 @@ public final class PluginBenchmark {
         }
         // Last run: measure the steady state of this process.
         Thread.sleep(idleSeconds * 1000L);
-        double idleRss = rssMiB(serve.pid());
+        double idleRss = ProcMemory.rssMiB(serve.pid());
         if (breakdown) {
           MemoryBreakdown.report(serve.pid(), classLoadLog).forEach(System.out::println);
         }
-        double[] alloc = allocateLatencies(kubelet);
+        Latencies alloc = allocateLatencies(kubelet);
         double[] health = healthLatencies(kubelet, host);
-        double loadedRss = rssMiB(serve.pid());
+        double loadedRss = ProcMemory.rssMiB(serve.pid());
         ok &= stop(serve, pluginDir);
 
         startMillis.sort(Comparator.naturalOrder());
-        ok &= report("start -> registered (median of " + runs + " runs)", startMillis.get(startMillis.size() / 2), "ms", 500,
+        report("start -> registered (median of " + runs + " runs)", startMillis.get(startMillis.size() / 2), "ms", 500,
             String.format(Locale.ROOT, "min %.0f, max %.0f", startMillis.get(0), startMillis.get(startMillis.size() - 1)));
-        ok &= report("idle RSS after " + idleSeconds + " s", idleRss, "MiB", 64, "");
-        ok &= report("Allocate p99 over the socket (" + allocations + " calls)", alloc[1], "ms", 1,
-            String.format(Locale.ROOT, "p50 %.3f ms, p99.9 %.3f ms, max %.3f ms", alloc[0], alloc[2], alloc[3]));
-        ok &= report("health change -> ListAndWatch (max of " + flips + " flips)", health[1], "ms", 1000,
+        report("idle RSS after " + idleSeconds + " s", idleRss, "MiB", 64, "");
+        report("Allocate p99 over the socket (" + allocations + " calls)", alloc.p99(), "ms", 1, alloc.describe());
+        report("health change -> ListAndWatch (max of " + flips + " flips)", health[1], "ms", 1000,
             String.format(Locale.ROOT, "median %.0f ms", health[0]));
         report("RSS after the load above", loadedRss, "MiB", Double.NaN, "");
       }
@@ -138,8 +153,8 @@ public final class PluginBenchmark {
         .start();
   }
 
-  /** /metrics stays on, as on a node, so its cost is part of the figures. */
-  private static int freePort() throws IOException {
+  /** /metrics stays on, as on a node, so its cost is part of the figures: a free port for it. */
+  public static int freePort() throws IOException {
     try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
       return s.getLocalPort();
     }
@@ -163,24 +178,9 @@ public final class PluginBenchmark {
     return true;
   }
 
-  private double[] allocateLatencies(KubeletStandIn kubelet) {
+  private Latencies allocateLatencies(KubeletStandIn kubelet) {
     List<String> ids = kubelet.devices(RESOURCE).getDevicesList().stream().map(Device::getID).toList();
-    for (int i = 0; i < 5_000; i++) { // warm-up: JIT and connection
-      kubelet.allocate(RESOURCE, List.of(ids.get(i % ids.size())));
-    }
-    long[] nanos = new long[allocations];
-    for (int i = 0; i < allocations; i++) {
-      long t = System.nanoTime();
-      kubelet.allocate(RESOURCE, List.of(ids.get(i % ids.size())));
-      nanos[i] = System.nanoTime() - t;
-    }
-    Arrays.sort(nanos);
-    return new double[] {
-      nanos[nanos.length / 2] / 1e6,
-      nanos[(int) (nanos.length * 0.99)] / 1e6,
-      nanos[(int) (nanos.length * 0.999)] / 1e6,
-      nanos[nanos.length - 1] / 1e6
-    };
+    return Latencies.time(5_000, allocations, i -> kubelet.allocate(RESOURCE, List.of(ids.get(i % ids.size()))));
   }
 
   /** Flips one GPU's driver link off vfio-pci and back, timing each change to its update. */
@@ -205,15 +205,6 @@ public final class PluginBenchmark {
     }
     millis.sort(Comparator.naturalOrder());
     return new double[] {millis.get(millis.size() / 2), millis.get(millis.size() - 1)};
-  }
-
-  private static double rssMiB(long pid) throws IOException {
-    for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
-      if (line.startsWith("VmRSS:")) {
-        return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
-      }
-    }
-    throw new IOException("/proc/" + pid + "/status has no VmRSS line");
   }
 
   private static boolean report(String what, double value, String unit, double target, String extra) {

@@ -7,10 +7,13 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.gpupassthrough.api.v1alpha1.DeviceStatus;
 import io.gpupassthrough.api.v1alpha1.GpuPassthroughNode;
 import io.gpupassthrough.api.v1alpha1.GpuPassthroughNodeStatus;
+import io.gpupassthrough.api.testing.BenchTable;
 import io.gpupassthrough.api.v1alpha1.KubeletRegistration;
 import io.gpupassthrough.node.demo.DemoHosts;
 import io.gpupassthrough.node.demo.KubeletStandIn;
+import io.gpupassthrough.node.demo.Latencies;
 import io.gpupassthrough.node.demo.MemoryBreakdown;
+import io.gpupassthrough.node.demo.ProcMemory;
 import io.gpupassthrough.node.host.sim.SimFiles;
 import io.gpupassthrough.node.plugin.ResourceName;
 import io.gpupassthrough.node.plugin.UnixSocketTransport;
@@ -28,6 +31,7 @@ import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
+import java.util.stream.Collectors;
 
 /**
  * Benchmark of the in-cluster agent (DESIGN §11), not a test: {@code serve} as its own process with
@@ -38,7 +42,8 @@ import java.util.function.Predicate;
  * {@code --device-plugin-dir}, the in-process stand-in. Reports start → every device advertised
  * (registered), RSS idle, RSS after activity (Allocate calls over the plugin socket, spec changes
  * that move the devices between two resource names), the peak RSS (VmHWM) and status writes while
- * idle. Run by {@code device-plugin/bench/agent-bench.sh}.
+ * idle; with {@code --soak-seconds}, RSS sampled over a soak after that activity. Run by
+ * {@code device-plugin/bench/agent-bench.sh}; prints {@link BenchTable} rows for {@code footprint.sh}.
  */
 public final class InClusterAgentBenchmark {
   private static final long TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(60);
@@ -51,8 +56,10 @@ public final class InClusterAgentBenchmark {
   private String nodeName = "bench-node";
   private int gpus = 8;
   private int idleSeconds = 10;
-  private int allocations = 20_000;
-  private int specChanges = 10;
+  private int allocations = 10_000;
+  private int specChanges = 100;
+  private int soakSeconds = 0;
+  private int sampleSeconds = 10;
   private List<String> childFlags = List.of();
   private boolean breakdown;
 
@@ -70,6 +77,8 @@ public final class InClusterAgentBenchmark {
         case "--idle-seconds" -> b.idleSeconds = Integer.parseInt(v);
         case "--allocations" -> b.allocations = Integer.parseInt(v);
         case "--spec-changes" -> b.specChanges = Integer.parseInt(v);
+        case "--soak-seconds" -> b.soakSeconds = Integer.parseInt(v);
+        case "--sample-seconds" -> b.sampleSeconds = Integer.parseInt(v);
         case "--child-flags" -> b.childFlags = v.isBlank() ? List.of() : Arrays.asList(v.trim().split("\\s+"));
         case "--breakdown" -> b.breakdown = Boolean.parseBoolean(v);
         default -> throw new IllegalArgumentException("unknown argument " + args[i]);
@@ -116,14 +125,13 @@ public final class InClusterAgentBenchmark {
 
       int writesBefore = statusWrites(log);
       Thread.sleep(TimeUnit.SECONDS.toMillis(idleSeconds));
-      double idleRss = memory(serve.pid(), "VmRSS");
-      double idleHwm = memory(serve.pid(), "VmHWM");
+      double idleRss = ProcMemory.rssMiB(serve.pid());
+      String idleSplit = ProcMemory.describe(serve.pid());
+      double idleHwm = ProcMemory.peakMiB(serve.pid());
       int idleWrites = statusWrites(log) - writesBefore;
 
       List<String> ids = ready.getDevices().stream().map(DeviceStatus::getAddress).toList();
-      long allocStart = System.nanoTime();
-      allocate(transport, plugins.resolve(ResourceName.parse(resource).socketFileName()), ids);
-      double allocSeconds = (System.nanoTime() - allocStart) / 1e9;
+      Latencies firstBatch = allocate(transport, plugins.resolve(ResourceName.parse(resource).socketFileName()), ids);
       long specStart = System.nanoTime();
       for (int i = 1; i <= specChanges; i++) {
         String name = i % 2 == 1 ? OTHER_NAME : null;
@@ -134,24 +142,51 @@ public final class InClusterAgentBenchmark {
       }
       double specSeconds = (System.nanoTime() - specStart) / 1e9;
       String now = specChanges % 2 == 1 ? OTHER_NAME : resource;
-      allocate(transport, plugins.resolve(ResourceName.parse(now).socketFileName()), ids);
+      Latencies secondBatch = allocate(transport, plugins.resolve(ResourceName.parse(now).socketFileName()), ids);
       Thread.sleep(TimeUnit.SECONDS.toMillis(idleSeconds));
-      double afterRss = memory(serve.pid(), "VmRSS");
+      double afterRss = ProcMemory.rssMiB(serve.pid());
+      String afterSplit = ProcMemory.describe(serve.pid());
       List<String> memoryBreakdown = breakdown ? MemoryBreakdown.report(serve.pid(), classLoadLog) : List.of();
-      double peak = memory(serve.pid(), "VmHWM");
+      int writesBeforeSoak = statusWrites(log);
+      Soak soak = soak(serve);
+      int soakWrites = statusWrites(log) - writesBeforeSoak;
+      double peak = ProcMemory.peakMiB(serve.pid());
 
       System.out.printf(Locale.ROOT, "in-cluster agent, %d GPUs adopted on vfio-pci, kubelet: %s, %s%n", gpus,
           pluginDir.map(d -> "real (" + d + ")").orElse("stand-in"), Runtime.version());
       System.out.printf(Locale.ROOT, "JVM flags: %s%n", String.join(" ", childFlags));
       System.out.printf(Locale.ROOT, "start -> status with %d/%d advertised (registered): %.0f ms%n", gpus, gpus, toReady);
-      System.out.printf(Locale.ROOT, "RSS idle after %d s: %.1f MiB (peak so far %.1f MiB)%n", idleSeconds, idleRss, idleHwm);
+      System.out.printf(Locale.ROOT, "RSS idle after %d s: %s (peak so far %.1f MiB)%n", idleSeconds, idleSplit, idleHwm);
       System.out.printf(Locale.ROOT, "status writes while idle: %d (target 0)%n", idleWrites);
-      System.out.printf(Locale.ROOT, "activity: 2 x %d Allocate over the socket (first batch %.1f s), %d spec changes"
-          + " between %s and %s (%.1f s)%n", allocations, allocSeconds, specChanges, resource, OTHER_NAME, specSeconds);
-      System.out.printf(Locale.ROOT, "RSS after activity + %d s idle: %.1f MiB%n", idleSeconds, afterRss);
+      System.out.printf(Locale.ROOT, "activity: %d Allocate over the socket (%s), %d spec changes between %s and %s"
+          + " (%.1f s), %d Allocate more (%s)%n", firstBatch.calls(), firstBatch.describe(), specChanges, resource,
+          OTHER_NAME, specSeconds, secondBatch.calls(), secondBatch.describe());
+      System.out.printf(Locale.ROOT, "RSS after activity + %d s idle: %s%n", idleSeconds, afterSplit);
+      if (soakSeconds > 0) {
+        System.out.printf(Locale.ROOT, "soak %d s, RSS every %d s: %s MiB%n", soakSeconds, sampleSeconds, soak);
+      }
       System.out.printf(Locale.ROOT, "peak RSS (VmHWM) over the run: %.1f MiB%n", peak);
       System.out.printf(Locale.ROOT, "status writes in total: %d%n", statusWrites(log));
       memoryBreakdown.forEach(System.out::println);
+
+      String kubelet = pluginDir.isPresent() ? "real kubelet" : "kubelet stand-in";
+      BenchTable.row("in-cluster agent: start → every device advertised in its status (" + kubelet + ")",
+          String.format(Locale.ROOT, "%.2f s", toReady / 1000), "", true);
+      BenchTable.row("in-cluster agent RSS, idle, real API server, " + gpus + " GPUs (" + kubelet + ")",
+          idleSplit, "≤ 64 MiB", idleRss <= 64);
+      BenchTable.row("same, after " + (firstBatch.calls() + secondBatch.calls()) + " Allocates and " + specChanges
+          + " claim/status changes", String.format(Locale.ROOT, "%s, peak %.1f MiB", afterSplit, peak),
+          "≤ 72 MiB", afterRss <= 72);
+      if (soakSeconds > 0) {
+        String length = soakSeconds % 60 == 0 ? soakSeconds / 60 + "-minute" : soakSeconds + " s";
+        BenchTable.row("same, over a " + length + " soak after that (RSS every " + sampleSeconds + " s)",
+            String.format(Locale.ROOT, "%.1f → %.1f MiB (min %.1f, max %.1f), %d status writes", soak.firstMinute(),
+                soak.lastMinute(), soak.min(), soak.max(), soakWrites),
+            "flat (last minute ≤ first + 1 MiB)", soak.flat());
+      }
+      BenchTable.row("in-cluster agent: `Allocate` over the socket, p99", String.format(Locale.ROOT,
+          "%.2f ms (p50 %.2f)", secondBatch.p99(), secondBatch.p50()), "≤ 1 ms", secondBatch.p99() <= 1);
+      BenchTable.row("in-cluster agent: status writes while idle", Integer.toString(idleWrites), "0", idleWrites == 0);
     } finally {
       if (child != null) {
         child.destroy();
@@ -226,32 +261,67 @@ public final class InClusterAgentBenchmark {
     }
   }
 
-  /** What the kubelet does when admitting a pod, as fast as one client can. */
-  private void allocate(UnixSocketTransport transport, Path socket, List<String> ids) {
+  /** What the kubelet does when admitting a pod, as fast as one client can: half the calls per batch. */
+  private Latencies allocate(UnixSocketTransport transport, Path socket, List<String> ids) {
     ManagedChannel channel = transport.channel(socket);
     try {
       DevicePluginGrpc.DevicePluginBlockingStub stub = DevicePluginGrpc.newBlockingStub(channel);
-      for (int i = 0; i < allocations; i++) {
-        stub.withDeadlineAfter(5, TimeUnit.SECONDS).allocate(AllocateRequest.newBuilder()
-            .addContainerRequests(ContainerAllocateRequest.newBuilder().addDevicesIds(ids.get(i % ids.size())))
-            .build());
-      }
+      return Latencies.time(0, allocations / 2, i -> stub.withDeadlineAfter(5, TimeUnit.SECONDS).allocate(
+          AllocateRequest.newBuilder().addContainerRequests(
+              ContainerAllocateRequest.newBuilder().addDevicesIds(ids.get(i % ids.size()))).build()));
     } finally {
       channel.shutdownNow();
+    }
+  }
+
+  /** RSS every {@code sampleSeconds} for {@code soakSeconds}: does the agent keep what it was given? */
+  private Soak soak(Process serve) throws Exception {
+    List<Double> samples = new ArrayList<>();
+    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(soakSeconds);
+    while (soakSeconds > 0 && System.nanoTime() < end) {
+      Thread.sleep(TimeUnit.SECONDS.toMillis(sampleSeconds));
+      if (!serve.isAlive()) {
+        throw new IllegalStateException("the agent exited during the soak");
+      }
+      samples.add(ProcMemory.rssMiB(serve.pid()));
+    }
+    return new Soak(samples, Math.max(1, 60 / sampleSeconds));
+  }
+
+  /** The soak's samples; "flat": the mean of its last minute is within 1 MiB of its first minute's. */
+  record Soak(List<Double> samples, int perMinute) {
+    double firstMinute() {
+      return mean(samples.subList(0, Math.min(perMinute, samples.size())));
+    }
+
+    double lastMinute() {
+      return mean(samples.subList(Math.max(0, samples.size() - perMinute), samples.size()));
+    }
+
+    double min() {
+      return samples.stream().mapToDouble(Double::doubleValue).min().orElse(Double.NaN);
+    }
+
+    double max() {
+      return samples.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN);
+    }
+
+    boolean flat() {
+      return !samples.isEmpty() && lastMinute() <= firstMinute() + 1;
+    }
+
+    private static double mean(List<Double> xs) {
+      return xs.stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN);
+    }
+
+    @Override
+    public String toString() {
+      return samples.stream().map(x -> String.format(Locale.ROOT, "%.1f", x)).collect(Collectors.joining(" "));
     }
   }
 
   /** One INFO line per status write (NodeStatusRecorder). */
   private static int statusWrites(Path log) throws IOException {
     return (int) Files.readAllLines(log).stream().filter(l -> l.contains(": status written: ")).count();
-  }
-
-  private static double memory(long pid, String field) throws IOException {
-    for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
-      if (line.startsWith(field + ":")) {
-        return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
-      }
-    }
-    throw new IOException("/proc/" + pid + "/status has no " + field + " line");
   }
 }

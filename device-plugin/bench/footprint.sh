@@ -37,7 +37,7 @@ export K8S_RUN=/tmp/gpupt-k8s  # node.sh's kubelet and ports are the machine's d
 out=$(mktemp -d /tmp/gpupt-footprint.XXXXXX)
 trap '"$k8s/down.sh"' EXIT
 e2e/cluster/clear-stale-run.sh
-start=$SECONDS
+start=$SECONDS failed=
 
 echo "== control plane and node (up.sh, node.sh bench-node); outputs in $out"
 "$k8s/up.sh" | tail -1
@@ -52,13 +52,14 @@ JAR=device-plugin/target/gpupt-node.jar
 CDS_FOR=standalone . device-plugin/bench/image-jvm.sh  # standalone serve: an archive of its own classes
 java -cp "device-plugin/target/test-classes:device-plugin/target/classes:$(cat device-plugin/target/agent-bench.classpath)" \
   io.gpupassthrough.node.plugin.RealKubeletServeBenchmark --jar "$JAR" --child-flags "$FLAGS" \
-  --admin-kubeconfig "$K8S_RUN/admin.kubeconfig" --node-name bench-node | tee "$out/standalone.txt" || true
+  --admin-kubeconfig "$K8S_RUN/admin.kubeconfig" --node-name bench-node | tee "$out/standalone.txt" || failed=standalone
 "$k8s/down.sh"
 
 if [ -n "$operator" ]; then
   echo "== operator: 1,000 nodes x 8 GPUs on a real API server (OperatorScaleBenchmark)"
   ./mvnw -B -q -pl operator -am verify -Pbench -Dtest=OperatorScaleBenchmark -Dsurefire.failIfNoSpecifiedTests=false \
-    | grep -E '^(BENCH|TABLE)' | tee "$out/operator.txt" || true
+    > "$out/operator.log" 2>&1 || failed="$failed operator (its log: $out/operator.log)"
+  grep -E '^(BENCH|TABLE)' "$out/operator.log" | tee "$out/operator.txt" || true
 fi
 
 echo
@@ -68,3 +69,5 @@ echo "| measure | this run | target | |"
 echo "|---|---|---|---|"
 for part in agent standalone operator; do [ ! -f "$out/$part.txt" ] || cat "$out/$part.txt"; done \
   | awk -F'|' '$1 == "TABLE" { printf "| %s | %s | %s | %s |\n", $2, $3, $4, $5 }'
+# A benchmark that failed (not a missed target: those are MISS rows) still leaves its rows above.
+[ -z "$failed" ] || { echo "footprint: failed: $failed (see its output above)" >&2; exit 1; }

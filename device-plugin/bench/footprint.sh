@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # footprint.sh: issue 11's table from one run, on the real control plane and kubelet of ../shared/k8s.
 #
-#   device-plugin/bench/footprint.sh                     # root; ~20 min, 10 of them the soak
-#   device-plugin/bench/footprint.sh --soak-seconds 60 --skip-operator   # a quick look
+#   device-plugin/bench/footprint.sh                     # root; ~14 min, 10 of them the soak
+#   device-plugin/bench/footprint.sh --soak-seconds 20   # a quick look (~4 min; a soak under 2 min has no verdict)
 #
 # 1. up.sh (control plane) and node.sh bench-node (containerd + kubelet v1.28.7), as one machine has them.
 # 2. The in-cluster agent (agent-bench.sh: `serve` with the image's JVM flags and AppCDS archive, the agent's

@@ -81,6 +81,7 @@ public final class RealKubeletServeBenchmark {
         gpus, nodeName, pluginDir, Runtime.version());
     System.out.printf("JVM flags: %s%n", String.join(" ", childFlags));
     boolean ok = true;
+    Process serve = null;
     try (UnixSocketTransport transport = new UnixSocketTransport(true);
         KubernetesClient admin = new KubernetesClientBuilder()
             .withConfig(Config.fromKubeconfig(Files.readString(adminKubeconfig))).build()) {
@@ -88,7 +89,7 @@ public final class RealKubeletServeBenchmark {
       for (int run = 1; run <= runs; run++) {
         Path log = work.resolve("serve-" + run + ".log");
         long t0 = System.nanoTime();
-        Process serve = start(host, log);
+        serve = start(host, log);
         startMillis.add(awaitRegistered(serve, log, t0));
         if (run < runs) {
           ok &= stop(serve, socket, log);
@@ -121,6 +122,9 @@ public final class RealKubeletServeBenchmark {
       System.out.println("FAIL " + e.getMessage());
       ok = false;
     } finally {
+      if (serve != null && serve.isAlive()) { // a failed run must not leave a plugin on the kubelet's socket
+        serve.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+      }
       SimFiles.deleteTree(work.resolve("host"));
     }
     return ok;
